@@ -1,0 +1,53 @@
+"""Shared test setup: one thread per process (2-core machines), offline W&B, a temp data cache, and helpers to
+compose the Hydra config the way `run.py` does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Generated data (the oracle's) goes to a per-session temp dir, never the user's cache."""
+    monkeypatch.setenv("TEXTGAN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def compose_config(overrides: list[str], output_dir: Path):
+    """Compose `conf/config.yaml` with `overrides` as `run.py` would, with outputs under `output_dir`."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        cfg = compose("config", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def shared_data_dir() -> Path | None:
+    """`TEXTGAN_DATA` (the shared real corpora) or None. In CI it must exist."""
+    root = os.environ.get("TEXTGAN_DATA")
+    if root and Path(root).is_dir():
+        return Path(root)
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must set TEXTGAN_DATA to the shared corpora (../shared/data)")
+    return None
+
+
+@pytest.fixture
+def real_data_dir() -> Path:
+    root = shared_data_dir()
+    if root is None:
+        pytest.skip("TEXTGAN_DATA is not set: real-corpus tests need the shared data (CI sets it)")
+    return root

@@ -1,0 +1,3 @@
+"""textgan: adversarial text generation experiments on PyTorch Lightning and Hydra."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,143 @@
+"""`TextGANModule`: what every method shares, and nothing more.
+
+- the vocabulary, stored in every checkpoint and checked when one is loaded;
+- the phase schedule interface (`phase`, `total_epochs`) read by the progress bar and `train.py`;
+- evaluation on Lightning's validation schedule (`trainer.check_val_every_n_epoch` = `eval_every`):
+  NLL-test on held-out real data (when the generator has `log_probs`), then `num_eval_samples` samples scored by
+  the sample metrics that the datamodule supports (NLL-oracle when it has an `oracle`); the decoded samples are
+  kept in `self.eval_samples` for the sample-logging callback;
+- the MLE step (teacher forcing) that MLE training and every GAN's pre-training use.
+
+Methods use manual optimization (`automatic_optimization = False`) so GAN methods can alternate G and D steps.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from textgan.data.vocab import Vocabulary
+from textgan.losses import mle_loss
+from textgan.masks import token_mask
+from textgan.metrics.nll import nll_oracle
+
+
+class TextGANModule(pl.LightningModule):
+    """Base class. Subclasses set `self.generator` and implement `training_step` and `configure_optimizers`.
+
+    Args:
+        vocab: the data's vocabulary.
+        seq_len: length of generated sequences (the data's maximum length, `<eos>` included).
+        num_eval_samples: samples drawn at each evaluation (SeqGAN's benchmark: 10,000).
+        grad_clip: max gradient norm for every optimizer step (0 disables).
+    """
+
+    phases: tuple[str, ...] = ("train",)
+
+    def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: int = 10_000, grad_clip: float = 5.0):
+        super().__init__()
+        self.automatic_optimization = False
+        self.vocab = vocab
+        self.seq_len = seq_len
+        self.num_eval_samples = num_eval_samples
+        self.grad_clip = grad_clip
+        self.eval_samples: list[str] = []
+        self.run_config: dict | None = None  # the resolved run config, set by train.py, saved in checkpoints
+        self._nll_sum = 0.0
+        self._nll_count = 0
+
+    # ------------------------------------------------------------------ schedule
+    @property
+    def total_epochs(self) -> int:
+        """Epochs of the whole schedule (all phases); `train.py` uses it when `trainer.max_epochs` is unset."""
+        raise NotImplementedError
+
+    @property
+    def phase(self) -> str:
+        """Name of the current phase (shown by the progress bar)."""
+        return self.phases[0]
+
+    def phase_index(self) -> int:
+        return self.phases.index(self.phase)
+
+    # ------------------------------------------------------------------ shared training pieces
+    def optimizer_step_with_clip(self, opt, loss: torch.Tensor, clip: float | None = None) -> None:
+        """zero_grad -> backward -> clip to norm `clip` (default `grad_clip`; 0 = none) -> step."""
+        clip = self.grad_clip if clip is None else clip
+        opt.zero_grad()
+        self.manual_backward(loss)
+        if clip:
+            self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+        opt.step()
+
+    def mle_step(self, tokens: torch.Tensor, opt) -> torch.Tensor:
+        """One teacher-forced maximum-likelihood step of `self.generator` on real `tokens` `[batch, seq_len]`."""
+        loss = mle_loss(self.generator(tokens), tokens, token_mask(tokens, self.vocab.pad_id))
+        self.optimizer_step_with_clip(opt, loss)
+        return loss.detach()
+
+    def generate(self, num_samples: int, **kwargs) -> torch.Tensor:
+        """`[num_samples, seq_len]` token ids from the generator (batched to bound memory)."""
+        chunks, left = [], num_samples
+        while left > 0:
+            n = min(left, 2048)
+            chunks.append(self.generator.sample(n, self.seq_len, **kwargs))
+            left -= n
+        return torch.cat(chunks)
+
+    # ------------------------------------------------------------------ evaluation
+    def _eval_step(self, batch) -> None:
+        if hasattr(self.generator, "log_probs"):
+            tokens = batch
+            mask = token_mask(tokens, self.vocab.pad_id)
+            logp = self.generator.log_probs(tokens)
+            self._nll_sum += -(logp * mask).sum().item()
+            self._nll_count += int(mask.sum().item())
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._eval_step(batch)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._eval_step(batch)
+
+    def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+        """Metrics of generated `samples` `[n, seq_len]` that the datamodule makes possible."""
+        metrics = {}
+        oracle = getattr(self.trainer.datamodule, "oracle", None) if self._trainer is not None else None
+        if oracle is not None:
+            oracle.to(samples.device)
+            metrics["nll_oracle"] = nll_oracle(oracle, samples)
+        return metrics
+
+    def _eval_epoch_end(self, prefix: str) -> None:
+        metrics = {}
+        if self._nll_count:
+            total = self.all_gather(torch.tensor([self._nll_sum, float(self._nll_count)], device=self.device))
+            total = total.reshape(-1, 2).sum(0)
+            metrics["nll_test"] = (total[0] / total[1]).item()
+        self._nll_sum, self._nll_count = 0.0, 0
+        if self.trainer.sanity_checking:
+            return
+        samples = self.generate(self.num_eval_samples)
+        metrics.update(self.sample_metrics(samples))
+        self.eval_samples = [self.vocab.to_text(s) for s in samples[:100].tolist()]
+        for name, value in metrics.items():
+            self.log(f"{prefix}/{name}", value, sync_dist=True, prog_bar=name in ("nll_oracle", "nll_test"))
+        self.log(f"{prefix}/epoch", float(self.current_epoch), sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end("test")
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["vocab"] = self.vocab.state_dict()
+        checkpoint["phase"] = self.phase
+        if self.run_config is not None:
+            checkpoint["config"] = self.run_config
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "vocab" in checkpoint:
+            self.vocab.check_same(Vocabulary.from_state_dict(checkpoint["vocab"]))

@@ -1,0 +1,42 @@
+"""`MLE`: the maximum-likelihood baseline (teacher forcing), also SeqGAN's generator pre-training."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from textgan.data.vocab import Vocabulary
+from textgan.methods.base import TextGANModule
+
+
+class MLE(TextGANModule):
+    """Train `generator` by teacher-forced cross-entropy for `epochs` epochs (Adam, `lr`)."""
+
+    phases = ("mle",)
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        generator: Callable[..., torch.nn.Module],
+        seq_len: int,
+        epochs: int = 120,
+        lr: float = 0.01,
+        grad_clip: float = 5.0,
+        num_eval_samples: int = 10_000,
+    ):
+        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
+        self.save_hyperparameters(ignore=["vocab", "generator"])
+        self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
+        self.epochs, self.lr = epochs, lr
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.generator.parameters(), lr=self.lr)
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        loss = self.mle_step(batch, self.optimizers())
+        self.log("train/g_mle_loss", loss, prog_bar=True)

@@ -1,0 +1,41 @@
+"""Likelihood metrics for autoregressive generators.
+
+- `nll_oracle` (SeqGAN, Yu et al. 2017, eq. 12): the oracle's mean per-token negative log-likelihood of samples
+  drawn from the generator. Lower is better; the oracle's own samples score its entropy rate.
+- `sequence_nll` / NLL-test: the generator's mean per-token NLL of held-out real data; `perplexity` = exp of it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from textgan.masks import token_mask
+
+
+@torch.no_grad()
+def sequence_nll(model, tokens: torch.Tensor, pad_id: int | None = None, batch_size: int = 1024) -> float:
+    """Mean per-token NLL (nats) of `tokens` `[n, seq_len]` under `model` (anything with `log_probs`).
+
+    Padding (`pad_id`) is excluded; `<eos>` counts as a token. Averaged over all tokens of all sequences.
+    """
+    total, count = 0.0, 0
+    for chunk in tokens.split(batch_size):
+        mask = token_mask(chunk, pad_id)
+        logp = model.log_probs(chunk).float()
+        total += -(logp * mask).sum().item()
+        count += int(mask.sum().item())
+    if count == 0:
+        raise ValueError("sequence_nll got no tokens (every position is padding)")
+    return total / count
+
+
+def nll_oracle(oracle, samples: torch.Tensor, batch_size: int = 1024) -> float:
+    """NLL-oracle: the oracle's mean per-token NLL of generator `samples` `[n, seq_len]` (fixed length, no pad)."""
+    return sequence_nll(oracle, samples, None, batch_size)
+
+
+def perplexity(nll: float) -> float:
+    """exp(mean per-token NLL in nats)."""
+    return math.exp(nll)

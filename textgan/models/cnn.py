@@ -1,0 +1,70 @@
+"""`CNNDiscriminator`: SeqGAN's convolutional text classifier (Yu et al. 2017, section 4; after Kim 2014).
+
+embedding -> one 1-D convolution per window size (ReLU, max over time) -> concatenation -> highway layer ->
+dropout -> linear -> 2 logits (index 1 = "real"). SeqGAN adds an L2 penalty (lambda = 0.2) on the output layer;
+`l2_penalty()` returns it for the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SEQGAN_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+SEQGAN_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+
+class CNNDiscriminator(nn.Module):
+    """Classifies `[batch, seq_len]` token ids as real (1) or generated (0).
+
+    Sequences shorter than the widest window are right-padded with `pad_id` (or zeros of the embedding when the
+    vocabulary has no `<pad>`), so any length works.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 64,
+        filter_sizes: Sequence[int] = SEQGAN_FILTER_SIZES,
+        num_filters: Sequence[int] = SEQGAN_NUM_FILTERS,
+        dropout: float = 0.25,
+        l2_reg: float = 0.2,
+        pad_id: int | None = None,
+    ):
+        super().__init__()
+        if len(filter_sizes) != len(num_filters):
+            raise ValueError(f"filter_sizes ({len(filter_sizes)}) and num_filters ({len(num_filters)}) differ in length")
+        self.pad_id, self.l2_reg = pad_id, l2_reg
+        self.filter_sizes = tuple(filter_sizes)
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, n, k) for k, n in zip(filter_sizes, num_filters))
+        total = sum(num_filters)
+        self.highway = nn.Linear(total, 2 * total)  # transform gate and candidate in one matmul
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(total, 2)
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Pooled, highway-transformed features `[batch, sum(num_filters)]`."""
+        x = self.embedding(tokens).transpose(1, 2)  # [batch, embed, seq_len]
+        short = max(self.filter_sizes) - x.shape[2]
+        if short > 0:
+            x = F.pad(x, (0, short))
+        pooled = torch.cat([F.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
+        gate, candidate = self.highway(pooled).chunk(2, dim=1)
+        gate = torch.sigmoid(gate)
+        return gate * F.relu(candidate) + (1 - gate) * pooled
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits `[batch, 2]` (index 1 = real)."""
+        return self.output(self.dropout(self.features(tokens)))
+
+    def prob_real(self, tokens: torch.Tensor) -> torch.Tensor:
+        """`D(y)`: the probability that each sequence is real, `[batch]` float32. This is SeqGAN's reward."""
+        return torch.softmax(self(tokens).float(), dim=-1)[:, 1]
+
+    def l2_penalty(self) -> torch.Tensor:
+        """`l2_reg * (|W|^2 + |b|^2) / 2` on the output layer, as SeqGAN's `tf.nn.l2_loss`."""
+        return self.l2_reg * 0.5 * (self.output.weight.pow(2).sum() + self.output.bias.pow(2).sum())

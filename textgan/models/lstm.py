@@ -1,0 +1,122 @@
+"""`LSTMGenerator`: the autoregressive generator used by MLE, SeqGAN and the oracle benchmark.
+
+As in SeqGAN (Yu et al. 2017, section 4): embedding -> LSTM -> linear -> softmax over the vocabulary.
+The first input is a learned start vector, so the vocabulary needs no `<bos>` (the oracle's has none).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from textgan.masks import pad_after_eos
+from textgan.sampling import greedy, sample_next
+
+State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each [num_layers, batch, hidden]
+
+
+class LSTMGenerator(nn.Module):
+    """Autoregressive LSTM language model over `vocab_size` tokens.
+
+    Args:
+        vocab_size: output (and input) vocabulary size.
+        embed_dim, hidden_dim, num_layers: sizes (SeqGAN: 32, 32, 1).
+        pad_id, eos_id: from the vocabulary (None for fixed-length corpora such as the oracle's). Sampling writes
+            `<pad>` after the first `<eos>`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 32,
+        hidden_dim: int = 32,
+        num_layers: int = 1,
+        pad_id: int | None = None,
+        eos_id: int | None = None,
+    ):
+        super().__init__()
+        self.vocab_size, self.pad_id, self.eos_id = vocab_size, pad_id, eos_id
+        self.embedding = nn.Embedding(vocab_size, embed_dim)
+        self.start = nn.Parameter(torch.zeros(embed_dim))
+        self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)
+        self.output = nn.Linear(hidden_dim, vocab_size)
+
+    # --------------------------------------------------------------- one step
+    def init_state(self, batch_size: int) -> State:
+        shape = (self.lstm.num_layers, batch_size, self.lstm.hidden_size)
+        z = torch.zeros(shape, device=self.start.device, dtype=self.start.dtype)
+        return z, z.clone()
+
+    def embed(self, tokens: torch.Tensor | None, batch_size: int) -> torch.Tensor:
+        """Input vectors `[batch, embed]`: the start vector when `tokens` is None."""
+        if tokens is None:
+            return self.start.expand(batch_size, -1)
+        return self.embedding(tokens)
+
+    def step(self, tokens: torch.Tensor | None, state: State) -> tuple[torch.Tensor, State]:
+        """Consume one token per row (`[batch]` long, or None for the start) -> next-token logits `[batch, vocab]`."""
+        x = self.embed(tokens, state[0].shape[1]).unsqueeze(1)
+        out, state = self.lstm(x, state)
+        return self.output(out.squeeze(1)), state
+
+    # --------------------------------------------------------------- whole sequences
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits `[batch, seq_len, vocab]`: position t is the distribution of token t given `<t`."""
+        b = tokens.shape[0]
+        inputs = torch.cat([self.start.expand(b, 1, -1), self.embedding(tokens[:, :-1])], dim=1)
+        out, _ = self.lstm(inputs, self.init_state(b))
+        return self.output(out)
+
+    def log_probs(self, tokens: torch.Tensor) -> torch.Tensor:
+        """`log G(y_t | y_<t)` for every position: `[batch, seq_len]` (float32, padding not masked)."""
+        logp = F.log_softmax(self(tokens).float(), dim=-1)
+        return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+
+    def prefix_states(self, tokens: torch.Tensor) -> tuple[list[State], torch.Tensor]:
+        """The state after consuming each prefix, computed once: used by Monte Carlo rollouts.
+
+        Returns `states` (list of length seq_len; `states[t]` is the state after tokens `0..t`) and
+        `next_logits` `[batch, seq_len, vocab]` where `next_logits[:, t]` is the distribution of token t+1
+        (the last one is unused).
+        """
+        b, t_len = tokens.shape
+        state = self.init_state(b)
+        _, state = self.step(None, state)
+        states, logits = [], []
+        for t in range(t_len):
+            lg, state = self.step(tokens[:, t], state)
+            states.append(state)
+            logits.append(lg)
+        return states, torch.stack(logits, dim=1)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        num_samples: int,
+        seq_len: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        decode: str = "sample",
+    ) -> torch.Tensor:
+        """Draw `[num_samples, seq_len]` token ids (`decode` = "sample" or "greedy"); `<pad>` after `<eos>`."""
+        state = self.init_state(num_samples)
+        logits, state = self.step(None, state)
+        out = []
+        for _ in range(seq_len):
+            tok = greedy(logits) if decode == "greedy" else sample_next(logits, temperature, top_k, top_p)
+            out.append(tok)
+            logits, state = self.step(tok, state)
+        return pad_after_eos(torch.stack(out, dim=1), self.eos_id, self.pad_id)
+
+    # --------------------------------------------------------------- state bookkeeping (used by rollouts)
+    @staticmethod
+    def index_state(state: State, index: torch.Tensor) -> State:
+        """Rows `index` of a state (batch is dim 1 of h and c)."""
+        return state[0][:, index], state[1][:, index]
+
+    @staticmethod
+    def cat_states(states: list[State]) -> State:
+        """Concatenate states along the batch."""
+        return torch.cat([s[0] for s in states], dim=1), torch.cat([s[1] for s in states], dim=1)
