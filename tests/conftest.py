@@ -27,11 +27,14 @@ def compose_config(overrides: list[str], output_dir: Path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
         cfg = compose("config", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):  # run.py's main() receives the config without the `hydra` node
+        del cfg["hydra"]
     return cfg
 
 
@@ -51,3 +54,13 @@ def real_data_dir() -> Path:
     if root is None:
         pytest.skip("TEXTGAN_DATA is not set: real-corpus tests need the shared data (CI sets it)")
     return root
+
+
+def read_metrics(output_dir: Path) -> dict[str, list[float]]:
+    """`<output_dir>/csv/metrics.csv` as {column: [non-empty values as float, in row order]}."""
+    import csv
+
+    with open(Path(output_dir) / "csv" / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    cols = rows[0].keys() if rows else []
+    return {c: [float(r[c]) for r in rows if r[c] not in ("", None)] for c in cols}

@@ -58,10 +58,10 @@ def train(cfg: DictConfig) -> float | None:
         lg.log_hyperparams(method.run_config)
 
     trainer.fit(method, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metric = trainer.callback_metrics.get(cfg.get("optimized_metric"))  # read before test() resets them
     if cfg.get("test"):
         trainer.test(method, datamodule=datamodule)
 
-    metric = trainer.callback_metrics.get(cfg.get("optimized_metric"))
     if "wandb" in {type(lg).__name__.lower().replace("logger", "") for lg in loggers}:
         import wandb
 

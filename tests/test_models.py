@@ -1,0 +1,73 @@
+"""Generator, discriminator and oracle: shapes, masks, decoding, determinism."""
+
+import torch
+
+from textgan.models.cnn import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNDiscriminator
+from textgan.models.lstm import LSTMGenerator
+from textgan.models.oracle import build_oracle
+
+
+def test_generator_shapes_and_teacher_forcing_matches_steps():
+    torch.manual_seed(0)
+    g = LSTMGenerator(11, 6, 5)
+    x = g.sample(4, 7)
+    assert x.shape == (4, 7) and x.dtype == torch.long
+    logits = g(x)
+    assert logits.shape == (4, 7, 11)
+    # step-by-step logits equal the teacher-forced ones
+    state = g.init_state(4)
+    lg, state = g.step(None, state)
+    assert torch.allclose(lg, logits[:, 0], atol=1e-5)
+    for t in range(6):
+        lg, state = g.step(x[:, t], state)
+        assert torch.allclose(lg, logits[:, t + 1], atol=1e-5)
+    states, nxt = g.prefix_states(x)
+    assert len(states) == 7 and torch.allclose(nxt[:, :-1], logits[:, 1:], atol=1e-5)
+    lp = g.log_probs(x)
+    assert lp.shape == (4, 7) and (lp <= 0).all()
+
+
+def test_sampling_pads_after_eos_and_greedy_is_deterministic():
+    torch.manual_seed(1)
+    g = LSTMGenerator(5, 4, 4, pad_id=0, eos_id=1)
+    with torch.no_grad():
+        g.output.bias.copy_(torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0]))
+    x = g.sample(64, 8)
+    for row in x:
+        hits = (row == 1).nonzero()
+        if len(hits):
+            assert (row[hits[0, 0] + 1 :] == 0).all()
+    assert (x == 1).any()
+    assert torch.equal(g.sample(3, 5, decode="greedy"), g.sample(3, 5, decode="greedy"))
+
+
+def test_temperature_sharpens():
+    torch.manual_seed(2)
+    g = LSTMGenerator(20, 8, 8)
+    with torch.no_grad():
+        g.output.bias.copy_(torch.linspace(0, 3, 20))
+    hot = g.sample(500, 3, temperature=5.0)
+    cold = g.sample(500, 3, temperature=0.2)
+    assert (cold == 19).float().mean() > (hot == 19).float().mean() + 0.3
+
+
+def test_cnn_discriminator_paper_sizes_and_short_inputs():
+    d = CNNDiscriminator(50)
+    assert d.filter_sizes == SEQGAN_FILTER_SIZES and sum(c.out_channels for c in d.convs) == sum(SEQGAN_NUM_FILTERS)
+    x = torch.randint(0, 50, (3, 20))
+    assert d(x).shape == (3, 2)
+    p = d.prob_real(torch.randint(0, 50, (3, 6)))  # shorter than the widest window (20): padded
+    assert p.shape == (3,) and ((p > 0) & (p < 1)).all()
+    assert d.l2_penalty().item() > 0
+
+
+def test_oracle_is_deterministic_and_frozen():
+    a, b = build_oracle(30, 8, 8, seed=5), build_oracle(30, 8, 8, seed=5)
+    c = build_oracle(30, 8, 8, seed=6)
+    for (n, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb), n
+        assert not torch.equal(pa, pc), n
+        assert not pa.requires_grad
+    # parameters ~ N(0, 1)
+    w = torch.cat([p.flatten() for p in build_oracle(200, 32, 32, seed=0).parameters()])
+    assert abs(w.mean().item()) < 0.02 and abs(w.std().item() - 1) < 0.02

@@ -1,0 +1,130 @@
+"""Monte Carlo rollouts (`textgan.rollout`): shapes, prefixes kept, the rest sampled from the policy, the last
+column, and an expected reward computed by hand."""
+
+import torch
+import torch.nn as nn
+
+from textgan.models.lstm import LSTMGenerator
+from textgan.rollout import mc_rewards, rollout_completions, update_rollout_policy
+
+
+class UniformPolicy(LSTMGenerator):
+    """An LSTMGenerator whose next-token distribution is uniform, whatever the prefix."""
+
+    def __init__(self, vocab_size, eos_id=None, pad_id=None):
+        super().__init__(vocab_size, 4, 4, eos_id=eos_id, pad_id=pad_id)
+        nn.init.zeros_(self.output.weight)
+        nn.init.zeros_(self.output.bias)
+
+
+def test_completions_keep_prefix_and_shape():
+    torch.manual_seed(0)
+    g = LSTMGenerator(7, 8, 8)
+    seqs = g.sample(3, 5)
+    comp = rollout_completions(g, seqs, num_rollouts=4)
+    assert comp.shape == (4 * 4 * 3, 5)
+    comp = comp.view(4, 4, 3, 5)  # [prefix t, rollout, batch, seq_len]
+    for t in range(4):
+        assert torch.equal(comp[t, :, :, : t + 1], seqs[None, :, : t + 1].expand(4, 3, t + 1))
+    # the continuations are sampled, not copied: with 7 symbols, 16*3 rows of 4 free tokens never all match
+    assert not torch.equal(comp[0, :, :, 1:], seqs[None, :, 1:].expand(4, 3, 4))
+
+
+def test_continuations_follow_the_policy_distribution():
+    """A uniform policy over 4 symbols: every free position of the completions is close to uniform."""
+    torch.manual_seed(1)
+    g = UniformPolicy(4)
+    seqs = torch.zeros(8, 6, dtype=torch.long)
+    comp = rollout_completions(g, seqs, num_rollouts=200).view(5, 200, 8, 6)
+    free = comp[0, :, :, 1:].reshape(-1)  # prefix of length 1: positions 1..5 are sampled
+    freq = torch.bincount(free, minlength=4).float() / free.numel()
+    assert torch.allclose(freq, torch.full((4,), 0.25), atol=0.01)
+
+
+def test_expected_reward_by_hand():
+    """Uniform policy over {0,1,2}; reward = fraction of tokens equal to 2.
+
+    For a prefix of length t+1 with k twos, E[reward] = (k + (T-t-1)/3) / T. The last column is the exact reward.
+    """
+    torch.manual_seed(2)
+    T = 5
+    g = UniformPolicy(3)
+    seqs = torch.tensor([[2, 2, 0, 1, 2], [0, 0, 0, 0, 0]])
+
+    def reward(x):
+        return (x == 2).float().mean(dim=1)
+
+    q = mc_rewards(g, reward, seqs, num_rollouts=4000, reward_batch_size=997)
+    assert q.shape == (2, T) and q.dtype == torch.float32
+    expected = torch.empty(2, T)
+    for b in range(2):
+        for t in range(T):
+            k = (seqs[b, : t + 1] == 2).sum().item()
+            expected[b, t] = (k + (T - t - 1) / 3) / T
+    assert torch.allclose(q, expected, atol=0.01), (q, expected)
+    assert torch.equal(q[:, -1], reward(seqs))
+
+
+class CountingPolicy:
+    """A deterministic Markov policy: the next token is (last token + 1) mod V. Its state is the last token."""
+
+    eos_id = pad_id = None
+
+    def __init__(self, v):
+        self.v = v
+
+    def _logits(self, last):
+        return torch.nn.functional.one_hot((last + 1) % self.v, self.v).float() * 100.0
+
+    def prefix_states(self, tokens):
+        states = [(tokens[:, t],) for t in range(tokens.shape[1])]
+        return states, torch.stack([self._logits(tokens[:, t]) for t in range(tokens.shape[1])], dim=1)
+
+    def step(self, tokens, state):
+        return self._logits(tokens), (tokens,)
+
+    @staticmethod
+    def index_state(state, index):
+        return (state[0][index],)
+
+    @staticmethod
+    def cat_states(states):
+        return (torch.cat([s[0] for s in states]),)
+
+
+def test_continuations_are_conditioned_on_the_prefix():
+    """Each completion continues from its own prefix (a known defect: restarting or using another row's state)."""
+    v, T = 10, 6
+    seqs = torch.tensor([[3, 7, 1, 9, 4, 0], [5, 5, 5, 5, 5, 5]])
+    comp = rollout_completions(CountingPolicy(v), seqs, num_rollouts=3).view(T - 1, 3, 2, T)
+    for t in range(T - 1):
+        for b in range(2):
+            last = seqs[b, t].item()
+            expected = seqs[b, : t + 1].tolist() + [(last + k) % v for k in range(1, T - t)]
+            for r in range(3):
+                assert comp[t, r, b].tolist() == expected
+
+
+def test_eos_ends_rollouts_and_padding_follows():
+    torch.manual_seed(4)
+    eos, pad = 1, 0
+    g = UniformPolicy(4, eos_id=eos, pad_id=pad)
+    seqs = torch.tensor([[2, 1, 0, 0, 0], [3, 3, 2, 3, 2]])
+    comp = rollout_completions(g, seqs, num_rollouts=50).view(4, 50, 2, 5)
+    # row 0 ended at t=1: completions of prefixes that contain the <eos> are all padding afterwards
+    assert (comp[1:, :, 0, 2:] == pad).all()
+    # in every completion, everything after the first <eos> is <pad>
+    flat = comp.reshape(-1, 5)
+    for row in flat:
+        hits = (row == eos).nonzero()
+        if len(hits):
+            assert (row[hits[0, 0] + 1 :] == pad).all()
+    # and a sampled <eos> does occur (uniform over 4 symbols, many rows)
+    assert (comp[0, :, 1, 1:] == eos).any()
+
+
+def test_delayed_policy_update_rate():
+    a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+    wa, wb = a.weight.detach().clone(), b.weight.detach().clone()
+    update_rollout_policy(a, b, 0.8)
+    assert torch.allclose(a.weight, 0.8 * wa + 0.2 * wb)
