@@ -1,0 +1,174 @@
+"""Decoding a conditional generator: greedy, sampling (temperature, top-k, top-p) and batched beam search.
+
+Every function takes a *policy*: an autoregressive model bound to a batch of `batch` inputs (e.g.
+`Seq2Seq.bind(context)`), providing
+
+- `start() -> (logits [batch, vocab], state)`: the first token's distribution;
+- `step(tokens [n], state) -> (logits [n, vocab], state)`;
+- `index_state(state, index [m]) -> state` (rows `index`), and `eos_id`, `pad_id`.
+
+Outputs follow the data convention: tokens, `<eos>`, then `<pad>` to `max_len` (a response that reaches `max_len`
+without `<eos>` is cut there). `<pad>` and `<bos>` (`policy.bos_id`, when the policy has one) are never chosen as
+response tokens. Token choice reuses `textgan.sampling`.
+
+Beam search (batched over inputs and beams) keeps `beam_size` unfinished hypotheses per input. At each step it
+takes the `2 * beam_size` best one-token extensions; an extension ending in `<eos>` among the first `beam_size`
+becomes a finished hypothesis, the best `beam_size` others stay in the beam (as in fairseq, so that beam size 1 is
+exactly greedy decoding). Finished hypotheses are ranked by the length-normalised score
+`log p(y | x) / |y|^alpha` (`alpha = length_penalty`, `|y|` counts `<eos>`; `alpha = 0`: the plain log-prob).
+An input is done when it has `beam_size` finished hypotheses and no unfinished one can still beat the worst of
+them: an extension only lowers the log-prob, so no hypothesis can score above `best_active / max_len^alpha`.
+With a beam wide enough never to prune, the search is exhaustive, hence exact.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from textgan.sampling import greedy, sample_next
+
+DECODERS = ("greedy", "sample", "beam")
+
+
+@torch.no_grad()
+def greedy_decode(policy, max_len: int) -> torch.Tensor:
+    """Most likely token at each step: `[batch, max_len]` long."""
+    return _autoregressive(policy, max_len, greedy)
+
+
+@torch.no_grad()
+def sample_decode(policy, max_len: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0
+                  ) -> torch.Tensor:
+    """Ancestral sampling with temperature and optional top-k / nucleus filtering: `[batch, max_len]` long."""
+    return _autoregressive(policy, max_len, lambda logits: sample_next(logits, temperature, top_k, top_p))
+
+
+def _banned(policy) -> list[int]:
+    return [i for i in (policy.pad_id, getattr(policy, "bos_id", None)) if i is not None and i != policy.eos_id]
+
+
+def _allowed(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
+    """`logits` `[n, vocab]` (float32) with the `banned` ids at -inf."""
+    logits = logits.float()
+    if banned:
+        logits = logits.clone()
+        logits[:, banned] = float("-inf")
+    return logits
+
+
+def _autoregressive(policy, max_len: int, choose) -> torch.Tensor:
+    banned = _banned(policy)
+    logits, state = policy.start()
+    logits = _allowed(logits, banned)
+    out = torch.full((logits.shape[0], max_len), policy.pad_id, dtype=torch.long, device=logits.device)
+    finished = torch.zeros(logits.shape[0], dtype=torch.bool, device=logits.device)
+    for t in range(max_len):
+        tok = choose(logits).masked_fill(finished, policy.pad_id)
+        out[:, t] = tok
+        finished |= tok == policy.eos_id
+        if t == max_len - 1 or bool(finished.all()):
+            break
+        logits, state = policy.step(tok, state)
+        logits = _allowed(logits, banned)
+    return out
+
+
+@torch.no_grad()
+def beam_search(policy, max_len: int, beam_size: int = 5, length_penalty: float = 0.0, n_best: int = 1
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batched beam search (see the module docstring).
+
+    Returns `tokens` `[batch, n_best, max_len]` long (best first; tokens, `<eos>`, `<pad>`) and their normalised
+    scores `[batch, n_best]` float32 (`-inf` for missing hypotheses when fewer than `n_best` exist).
+    """
+    if beam_size < 1:
+        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    if not 1 <= n_best <= beam_size:
+        raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
+    eos, pad, k = policy.eos_id, policy.pad_id, beam_size
+    banned = _banned(policy)
+    logits, state = policy.start()
+    b, vocab = logits.shape
+    device = logits.device
+    # beams: [b, k] scores and [b, k, t] tokens; at t=0 one live beam per input (the others -inf, never chosen)
+    scores = torch.full((b, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0
+    tokens = torch.empty((b, k, 0), dtype=torch.long, device=device)
+    state = policy.index_state(state, torch.arange(b, device=device).repeat_interleave(k))
+    logp = _masked_log_softmax(logits, banned).repeat_interleave(k, dim=0)  # [b*k, V]
+    finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(b)]
+    done = torch.zeros(b, dtype=torch.bool, device=device)
+    n_cand = min(2 * k, k * vocab)
+
+    def norm(score: float, length: int) -> float:
+        return score / (length ** length_penalty) if length_penalty else score
+
+    for t in range(max_len):
+        cand = (scores.unsqueeze(-1) + logp.view(b, k, vocab)).view(b, k * vocab)
+        cand_scores, cand_idx = cand.topk(n_cand, dim=-1)  # [b, 2k]
+        cand_beam, cand_tok = cand_idx // vocab, cand_idx % vocab
+        is_eos = cand_tok == eos
+        # finished hypotheses: <eos> among the first k candidates of inputs still searching
+        new_fin = is_eos[:, :k] & torch.isfinite(cand_scores[:, :k]) & ~done.unsqueeze(1)
+        for bi, ci in new_fin.nonzero().tolist():
+            seq = tokens[bi, cand_beam[bi, ci]].tolist() + [eos]
+            finished[bi].append((norm(float(cand_scores[bi, ci]), len(seq)), seq))
+        # the beam: the best k candidates that do not end in <eos>
+        keep_score = cand_scores.masked_fill(is_eos, float("-inf"))
+        order = keep_score.topk(k, dim=-1).indices  # stable enough: ties between -inf rows do not matter
+        scores = keep_score.gather(1, order)
+        beam_src = cand_beam.gather(1, order)  # [b, k]
+        next_tok = cand_tok.gather(1, order)
+        tokens = torch.cat([tokens.gather(1, beam_src.unsqueeze(-1).expand(-1, -1, tokens.shape[2])),
+                            next_tok.unsqueeze(-1)], dim=2)
+        # inputs whose k finished hypotheses can no longer be beaten (see module docstring)
+        best_active = scores.max(dim=1).values.tolist()
+        for bi in range(b):
+            if done[bi] or len(finished[bi]) < k:
+                continue
+            worst_kept = sorted((s for s, _ in finished[bi]), reverse=True)[k - 1]
+            if not best_active[bi] > float("-inf") or norm(best_active[bi], max_len) <= worst_kept:
+                done[bi] = True
+        if t == max_len - 1 or bool(done.all()):
+            break
+        rows = (torch.arange(b, device=device).unsqueeze(1) * k + beam_src).view(-1)
+        logits, state = policy.step(next_tok.view(-1), policy.index_state(state, rows))
+        logp = _masked_log_softmax(logits, banned)
+    # inputs that ran out of length: their live beams are hypotheses too (cut at max_len, no <eos>)
+    for bi in range(b):
+        if done[bi]:
+            continue
+        for j in range(k):
+            s = float(scores[bi, j])
+            if s > float("-inf"):
+                seq = tokens[bi, j].tolist()
+                finished[bi].append((norm(s, len(seq)), seq))
+    out = torch.full((b, n_best, max_len), pad, dtype=torch.long, device=device)
+    out_scores = torch.full((b, n_best), float("-inf"), device=device)
+    for bi in range(b):
+        ranked = sorted(finished[bi], key=lambda h: h[0], reverse=True)[:n_best]
+        for j, (s, seq) in enumerate(ranked):
+            out[bi, j, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            out_scores[bi, j] = s
+    return out, out_scores
+
+
+def _masked_log_softmax(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
+    """Model log-probs `[n, vocab]`, with the banned ids at -inf (scores stay the model's own log-probs)."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    if banned:
+        logp[:, banned] = float("-inf")
+    return logp
+
+
+@torch.no_grad()
+def decode(policy, max_len: int, method: str = "greedy", temperature: float = 1.0, top_k: int = 0,
+           top_p: float = 1.0, beam_size: int = 5, length_penalty: float = 0.0) -> torch.Tensor:
+    """One response per input, `[batch, max_len]`, by `method` = greedy | sample | beam (the best hypothesis)."""
+    if method == "greedy":
+        return greedy_decode(policy, max_len)
+    if method == "sample":
+        return sample_decode(policy, max_len, temperature, top_k, top_p)
+    if method == "beam":
+        return beam_search(policy, max_len, beam_size, length_penalty, n_best=1)[0][:, 0]
+    raise ValueError(f"decode must be one of {DECODERS}, got {method!r}")
