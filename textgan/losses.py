@@ -57,3 +57,54 @@ def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> 
         torch.zeros(len(logits_fake), dtype=torch.long, device=logits.device),
     ])
     return F.cross_entropy(logits, labels)
+
+
+# ---------------------------------------------------------------- Wasserstein GAN with gradient penalty
+def wasserstein_critic_loss(scores_real: torch.Tensor, scores_fake: torch.Tensor) -> torch.Tensor:
+    """WGAN critic loss `E[D(fake)] - E[D(real)]` (Gulrajani et al. 2017, Algorithm 1)."""
+    return scores_fake.float().mean() - scores_real.float().mean()
+
+
+def wasserstein_generator_loss(scores_fake: torch.Tensor) -> torch.Tensor:
+    """WGAN generator loss `-E[D(G(z))]`."""
+    return -scores_fake.float().mean()
+
+
+def gradient_penalty(
+    critic,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    alpha: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """WGAN-GP's penalty (Gulrajani et al. 2017, eq. 3), without the weight lambda:
+
+        E_{x^ ~ P_x^} [(||grad_x^ D(x^)||_2 - 1)^2],   x^ = alpha real + (1 - alpha) fake, alpha ~ U[0, 1]
+
+    `real`, `fake`: `[batch, ...]` critic inputs (for text: one-hot real sequences and generator softmaxes,
+    `[batch, seq_len, vocab]`); `alpha` `[batch]` (one per example, drawn uniformly when None). The penalty is
+    computed in float32 with autocast off, so the double backward is exact under bf16-mixed training; the
+    graph is kept (`create_graph=True`) so the caller's backward differentiates through the gradient norm.
+    """
+    device_type = real.device.type
+    with torch.autocast(device_type=device_type, enabled=False):
+        real, fake = real.detach().float(), fake.detach().float()
+        if alpha is None:
+            alpha = torch.rand(real.shape[0], device=real.device)
+        alpha = alpha.float().reshape(-1, *([1] * (real.dim() - 1)))
+        interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        scores = critic(interpolates).float()
+        (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
+        norms = grads.flatten(1).norm(2, dim=1)
+        return ((norms - 1) ** 2).mean()
+
+
+# ---------------------------------------------------------------- standard GAN (one logit per sequence)
+def gan_discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of a one-logit discriminator (Goodfellow et al. 2014, eq. 1):
+    `-E[log D(real)] - E[log(1 - D(fake))]`, with `D = sigmoid(logit)`; `logits_*` are `[batch]`."""
+    return F.softplus(-logits_real.float()).mean() + F.softplus(logits_fake.float()).mean()
+
+
+def nonsaturating_generator_loss(logits_fake: torch.Tensor) -> torch.Tensor:
+    """The non-saturating generator loss `-E[log D(G(z))]` (Goodfellow et al. 2014, section 3)."""
+    return F.softplus(-logits_fake.float()).mean()

@@ -1,0 +1,151 @@
+"""`WGANGP`: Wasserstein GAN with gradient penalty for text (Gulrajani et al. 2017, Algorithm 1, section 5.2).
+
+The generator emits a softmax over the vocabulary at every position at once; the critic reads one-hot real
+sequences or those softmaxes, so the loss is differentiable end to end without sampling. Per G iteration:
+
+    for t = 1..n_critic (10):
+        x ~ real batch (one-hot), z ~ N(0, I), x~ = G(z), x^ = alpha x + (1 - alpha) x~, alpha ~ U[0, 1]
+        L = D(x~) - D(x) + lambda (||grad_x^ D(x^)||_2 - 1)^2          (lambda = 10)
+        Adam step on the critic (lr 1e-4, betas 0.5, 0.9)
+    z ~ N(0, I); Adam step on the generator with loss -D(G(z))
+
+Lightning mapping: every training batch is one critic step, and every `critic_steps`-th batch is followed by
+one generator step in the same `training_step`. So each critic step sees a fresh real batch, as in the
+original code (which draws a new batch per critic iteration), an epoch is one pass over the data, and
+checkpoints, resume and the validation schedule keep their usual meaning. The counters (critic steps,
+generator iterations) are buffers, so they survive a resume and the 10:1 rhythm carries over epoch boundaries;
+`progress/generator_iteration` is logged because `trainer.global_step` counts both optimizers' steps.
+
+Sequences have a fixed length; `<eos>` and `<pad>` are ordinary symbols here (the original pads with a filler
+character). Evaluation: argmax-decoded samples, JS divergence of their character n-grams (n = 1..4) to the
+training data (`val/js1`..`val/js4`, see `textgan.metrics.ngram_js`) and the floor `val/js<n>_real_floor` (the
+same number of held-out real sequences against the training data). The generator has no `log_probs`, so
+NLL-test is not computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from textgan.data.vocab import Vocabulary
+from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
+from textgan.methods.base import TextGANModule
+from textgan.metrics.ngram_js import NgramCounts, js_divergence
+
+
+class WGANGP(TextGANModule):
+    """WGAN-GP with a conv-ResNet generator and critic (built from the `generator`/`critic` factories).
+
+    Args:
+        epochs: passes over the training data (each real batch is one critic step).
+        critic_steps: critic steps per generator step (paper 10).
+        gp_weight: lambda (paper 10).
+        lr, betas: Adam for both networks (paper 1e-4, (0.5, 0.9)).
+        js_orders: the n of the n-gram JS metrics (paper 1..4).
+        num_eval_samples: samples per evaluation (the original code: 10 batches of 64 = 640); the floor uses
+            as many held-out sequences, since the JS of sparse n-gram counts depends on the sample size.
+    """
+
+    phases = ("adversarial",)
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        generator: Callable[..., torch.nn.Module],
+        critic: Callable[..., torch.nn.Module],
+        seq_len: int,
+        epochs: int = 100,
+        critic_steps: int = 10,
+        gp_weight: float = 10.0,
+        lr: float = 1e-4,
+        betas: Sequence[float] = (0.5, 0.9),
+        js_orders: Sequence[int] = (1, 2, 3, 4),
+        num_eval_samples: int = 640,
+    ):
+        super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
+        if critic_steps < 1:
+            raise ValueError(f"method.critic_steps must be >= 1, got {critic_steps}")
+        self.save_hyperparameters(ignore=["vocab", "generator", "critic"])
+        self.generator = generator(vocab_size=len(vocab), seq_len=seq_len)
+        self.critic = critic(vocab_size=len(vocab), seq_len=seq_len)
+        self.epochs, self.critic_steps, self.gp_weight = epochs, critic_steps, gp_weight
+        self.lr, self.betas = lr, tuple(betas)
+        self.js_orders = tuple(int(n) for n in js_orders)
+        self.register_buffer("critic_step_count", torch.zeros((), dtype=torch.long))
+        self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
+        self._train_ngrams: list[NgramCounts] | None = None
+        self._floor: dict[str, float] | None = None
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs
+
+    def configure_optimizers(self):
+        return [
+            torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
+            torch.optim.Adam(self.critic.parameters(), lr=self.lr, betas=self.betas),
+        ]
+
+    # ------------------------------------------------------------------ training
+    def one_hot(self, tokens: torch.Tensor) -> torch.Tensor:
+        """`[batch, seq_len]` ids -> `[batch, seq_len, vocab]` float32 one-hots (the critic's real inputs)."""
+        if tokens.shape[1] != self.seq_len:
+            raise ValueError(f"real batches have length {tokens.shape[1]} but method.seq_len is "
+                             f"{self.seq_len}; set data.seq_len (WGAN-GP's text benchmark: 32)")
+        return F.one_hot(tokens, len(self.vocab)).float()
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        g_opt, c_opt = self.optimizers()
+        self.critic_step(self.one_hot(batch), c_opt)
+        self.critic_step_count += 1
+        if int(self.critic_step_count) % self.critic_steps == 0:
+            self.generator_step(len(batch), g_opt)
+            self.generator_iteration += 1
+        self.log("progress/generator_iteration", self.generator_iteration.float())
+
+    def critic_step(self, real: torch.Tensor, opt) -> None:
+        """One critic update: real one-hots `[batch, seq_len, vocab]` against fresh generator softmaxes."""
+        with torch.no_grad():
+            fake = self.generator(self.generator.noise(len(real)))
+        with self.toggled_optimizer(opt):
+            w_loss = wasserstein_critic_loss(self.critic(real), self.critic(fake))
+            penalty = gradient_penalty(self.critic, real, fake)
+            self.optimizer_step_with_clip(opt, w_loss + self.gp_weight * penalty, clip=0.0)
+        self.log("train/critic_loss", (w_loss + self.gp_weight * penalty).detach(), prog_bar=True)
+        self.log("train/wasserstein_estimate", -w_loss.detach(), prog_bar=True)
+        self.log("train/gradient_penalty", penalty.detach())
+
+    def generator_step(self, batch_size: int, opt) -> None:
+        """One generator update: minimise `-D(G(z))`."""
+        with self.toggled_optimizer(opt):
+            loss = wasserstein_generator_loss(self.critic(self.generator(self.generator.noise(batch_size))))
+            self.optimizer_step_with_clip(opt, loss, clip=0.0)
+        self.log("train/generator_loss", loss.detach())
+
+    # ------------------------------------------------------------------ evaluation
+    def _reference_ngrams(self) -> list[NgramCounts]:
+        if self._train_ngrams is None:
+            train = self.trainer.datamodule.train_tokens
+            self._train_ngrams = [NgramCounts(train, n, len(self.vocab)) for n in self.js_orders]
+        return self._train_ngrams
+
+    def real_data_floor(self) -> dict[str, float]:
+        """JS of `num_eval_samples` held-out real sequences to the training data (computed once)."""
+        if self._floor is None:
+            held_out = self.trainer.datamodule.test_tokens[: self.num_eval_samples]
+            self._floor = {f"js{n}_real_floor": js_divergence(NgramCounts(held_out, n, len(self.vocab)), ref)
+                           for n, ref in zip(self.js_orders, self._reference_ngrams())}
+        return self._floor
+
+    def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+        metrics = super().sample_metrics(samples)
+        if self._trainer is None or getattr(self.trainer, "datamodule", None) is None:
+            return metrics
+        for n, ref in zip(self.js_orders, self._reference_ngrams()):
+            metrics[f"js{n}"] = js_divergence(NgramCounts(samples, n, len(self.vocab)), ref)
+        metrics.update(self.real_data_floor())
+        metrics["generator_iteration"] = float(self.generator_iteration)  # the x-axis of the JS curves
+        return metrics
