@@ -1,0 +1,252 @@
+"""`DialogueSeqGAN`: adversarial dialogue generation (Li et al. 2017, "Adversarial Learning for Neural Dialogue
+Generation", Algorithm 1).
+
+A seq2seq generator G (the policy) answers a context x with y ~ G(.|x); a hierarchical discriminator D
+(`textgan.models.hierarchical`) outputs Q_+({x, y}), the probability that the response is human, which is G's
+reward. Phases (one Lightning epoch = one pass over the training pairs; the phase follows from `current_epoch`,
+so a resumed run continues in the right phase):
+
+1. `g_pretrain` (`g_pretrain_epochs`): MLE on the human pairs. Set it to 0 and give `pretrained_ckpt` (a
+   `method=seq2seq` checkpoint) to start from an already trained MLE model instead (the generator weights are
+   loaded when fitting starts, unless the run resumes from its own checkpoint).
+2. `d_pretrain` (`d_pretrain_epochs`): D learns human vs. sampled responses.
+3. `adversarial` (`adversarial_epochs`): for every batch of pairs (x, y):
+   - `d_steps` times: sample y' ~ G(.|x), one D step (human (x, y) labelled 1, (x, y') labelled 0);
+   - `g_steps` times: sample y' ~ G(.|x) and update G by REINFORCE (eq. 3):
+         grad J = sum_t (Q(x, y'_<=t) - b_t) grad log G(y'_t | x, y'_<t)
+     with `reward=sequence` ("Adver-Reinforce": Q = Q_+({x, y'}) for every token) or `reward=regs` (reward for
+     every generation step: Q(x, y'_<=t) is the mean of D over `num_rollouts` Monte Carlo completions of the prefix,
+     `textgan.rollout.mc_rewards`, conditioned on x); b_t is a running mean of the reward at position t
+     (`baseline=running_mean`, decay `baseline_decay`) or 0 (`baseline=none`);
+     then teacher forcing (sec. 3.3): the human response y gets reward 1, i.e. a step on
+     `-teacher_forcing_weight * sum_t log G(y_t | x, y_<t)` (0 disables it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from textgan.data.vocab import Vocabulary
+from textgan.losses import discriminator_loss, policy_gradient_loss
+from textgan.methods.seq2seq import DialogueMethod
+from textgan.rollout import mc_rewards
+
+REWARDS = ("regs", "sequence")
+BASELINES = ("running_mean", "none")
+
+
+class DialogueSeqGAN(DialogueMethod):
+    """Li et al. (2017): seq2seq generator, hierarchical discriminator, REINFORCE with Adver-Reinforce or REGS
+    rewards, a baseline and teacher forcing. Defaults follow the paper where it gives a value (D-steps 5,
+    G-steps 1, 5 rollouts for REGS); see the module docstring for the algorithm.
+
+    Args:
+        generator, discriminator: `_partial_` model factories (`Seq2Seq`, `HierarchicalDiscriminator`).
+        pretrained_ckpt: a `method=seq2seq` (or `dialogue_seqgan`) checkpoint whose generator starts training.
+        sample_temperature: temperature of the responses G samples for D and for the policy gradient.
+        adv_batch_size: contexts per G step (null: the whole data batch).
+        reward_batch_size: D's batch inside the rollouts (rounded down to a multiple of the G batch).
+    """
+
+    phases = ("g_pretrain", "d_pretrain", "adversarial")
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        generator: Callable[..., torch.nn.Module],
+        discriminator: Callable[..., torch.nn.Module],
+        seq_len: int,
+        g_pretrain_epochs: int = 10,
+        d_pretrain_epochs: int = 1,
+        adversarial_epochs: int = 5,
+        pretrained_ckpt: str | None = None,
+        reward: str = "regs",
+        num_rollouts: int = 5,
+        d_steps: int = 5,
+        g_steps: int = 1,
+        teacher_forcing_weight: float = 1.0,
+        baseline: str = "running_mean",
+        baseline_decay: float = 0.95,
+        sample_temperature: float = 1.0,
+        adv_batch_size: int | None = None,
+        g_pretrain_lr: float = 1e-3,
+        g_adv_lr: float = 1e-4,
+        d_lr: float = 1e-3,
+        grad_clip: float = 5.0,
+        reward_batch_size: int = 4096,
+        num_eval_samples: int = 1000,
+        eval_decode: str = "greedy",
+        beam_size: int = 5,
+        length_penalty: float = 0.0,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+    ):
+        super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
+                         temperature, top_k, top_p)
+        if reward not in REWARDS:
+            raise ValueError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
+                             f"sequence: Adver-Reinforce), got {reward!r}")
+        if baseline not in BASELINES:
+            raise ValueError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
+        if num_rollouts < 1 or d_steps < 0 or g_steps < 0:
+            raise ValueError("method.num_rollouts must be >= 1 and method.d_steps / g_steps >= 0")
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
+        self.generator = self.build_generator(generator)
+        self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
+        self.g_pretrain_epochs, self.d_pretrain_epochs = g_pretrain_epochs, d_pretrain_epochs
+        self.adversarial_epochs, self.pretrained_ckpt = adversarial_epochs, pretrained_ckpt
+        self.reward, self.num_rollouts = reward, num_rollouts
+        self.d_steps, self.g_steps = d_steps, g_steps
+        self.teacher_forcing_weight = teacher_forcing_weight
+        self.baseline, self.baseline_decay = baseline, baseline_decay
+        self.sample_temperature, self.adv_batch_size = sample_temperature, adv_batch_size
+        self.g_pretrain_lr, self.g_adv_lr, self.d_lr = g_pretrain_lr, g_adv_lr, d_lr
+        self.reward_batch_size = reward_batch_size
+        # b_t: running mean of the reward at each response position (saved in checkpoints)
+        self.register_buffer("reward_baseline", torch.zeros(seq_len))
+        self.register_buffer("baseline_updates", torch.zeros((), dtype=torch.long))
+
+    # ------------------------------------------------------------------ schedule
+    @property
+    def total_epochs(self) -> int:
+        return self.g_pretrain_epochs + self.d_pretrain_epochs + self.adversarial_epochs
+
+    @property
+    def phase(self) -> str:
+        e = self.current_epoch
+        if e < self.g_pretrain_epochs:
+            return "g_pretrain"
+        if e < self.g_pretrain_epochs + self.d_pretrain_epochs:
+            return "d_pretrain"
+        return "adversarial"
+
+    def configure_optimizers(self):
+        return [
+            torch.optim.Adam(self.generator.parameters(), lr=self.g_pretrain_lr),
+            torch.optim.Adam(self.generator.parameters(), lr=self.g_adv_lr),
+            torch.optim.Adam(self.discriminator.parameters(), lr=self.d_lr),
+        ]
+
+    def on_fit_start(self) -> None:
+        if self.pretrained_ckpt and self.trainer.ckpt_path is None:
+            self.load_pretrained_generator(self.pretrained_ckpt)
+
+    def load_pretrained_generator(self, path: str) -> None:
+        """Copy the generator weights of a checkpoint trained on the same vocabulary."""
+        ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        if "vocab" in ckpt:
+            self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]), what=f"pretrained checkpoint {path}")
+        state = {k[len("generator."):]: v for k, v in ckpt.get("state_dict", {}).items()
+                 if k.startswith("generator.")}
+        if not state:
+            raise ValueError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); give a "
+                             "checkpoint of method=seq2seq or method=dialogue_seqgan")
+        try:
+            self.generator.load_state_dict(state)
+        except RuntimeError as err:
+            raise ValueError(f"the generator of {path} does not match model.generator (train and load with the "
+                             f"same model config): {err}") from err
+
+    # ------------------------------------------------------------------ training
+    def training_step(self, batch, batch_idx: int) -> None:
+        g_pre_opt, g_adv_opt, d_opt = self.optimizers()
+        context, response = self.unpack(batch)
+        phase = self.phase
+        self.log("progress/phase", float(self.phase_index()))
+        if phase == "g_pretrain":
+            self.log("train/g_mle_loss", self.mle_step(batch, g_pre_opt), prog_bar=True)
+            return
+        if phase == "d_pretrain":
+            self.discriminator_step(context, response, d_opt)
+            return
+        for _ in range(self.d_steps):
+            self.discriminator_step(context, response, d_opt)
+        if self.adv_batch_size:
+            context, response = context[: self.adv_batch_size], response[: self.adv_batch_size]
+        for _ in range(self.g_steps):
+            self.generator_step(context, response, g_adv_opt)
+
+    @torch.no_grad()
+    def sample_responses(self, context: torch.Tensor) -> torch.Tensor:
+        """y' ~ G(.|x): `[batch, seq_len]` (tokens, `<eos>`, `<pad>`)."""
+        return self.respond(context, "sample", temperature=self.sample_temperature, top_k=0, top_p=1.0)
+
+    def discriminator_step(self, context: torch.Tensor, response: torch.Tensor, opt) -> None:
+        """One D step: human responses labelled 1, freshly sampled ones labelled 0 (cross-entropy)."""
+        fake = self.sample_responses(context)
+        loss = discriminator_loss(self.discriminator(context, response), self.discriminator(context, fake))
+        self.optimizer_step_with_clip(opt, loss)
+        self.log("train/d_loss", loss.detach(), prog_bar=True)
+
+    @torch.no_grad()
+    def rewards(self, context: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+        """Q(x, y'_<=t) `[batch, seq_len]`: D's probability of "human" for the whole response at every position
+        (`reward=sequence`) or Monte Carlo estimates per prefix (`reward=regs`). D runs in eval mode."""
+        was_training = self.discriminator.training
+        self.discriminator.eval()
+        try:
+            if self.reward == "sequence":
+                return self.discriminator.prob_human(context, responses).unsqueeze(1).expand_as(responses).clone()
+            b = len(context)
+            # mc_rewards calls reward_fn on chunks of its rows; completion row i continues the response of
+            # context i % b (rows are ordered (t * num_rollouts + n) * b + j), so chunks start at multiples of b.
+            chunk = max(b, self.reward_batch_size // b * b)
+
+            def reward_fn(rows: torch.Tensor) -> torch.Tensor:
+                index = torch.arange(len(rows), device=rows.device) % b
+                return self.discriminator.prob_human(context[index], rows)
+
+            return mc_rewards(self.generator.bind(context), reward_fn, responses, self.num_rollouts, chunk,
+                              self.sample_temperature)
+        finally:
+            self.discriminator.train(was_training)
+
+    def advantages(self, rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`rewards - b_t` and, with `baseline=running_mean`, update b_t with this batch's mean reward per position
+        (b starts at the first batch's means)."""
+        if self.baseline == "none":
+            return rewards
+        t_len = rewards.shape[1]
+        if t_len > len(self.reward_baseline):
+            raise ValueError(f"responses of {t_len} tokens are longer than seq_len={len(self.reward_baseline)}")
+        m = mask.float()
+        counts = m.sum(0)
+        means = (rewards * m).sum(0) / counts.clamp_min(1.0)
+        running = self.reward_baseline[:t_len]  # a view: updated in place below
+        first = int(self.baseline_updates) == 0
+        adv = rewards - (means if first else running.clone()).unsqueeze(0)
+        seen = counts > 0
+        decay = 0.0 if first else self.baseline_decay
+        running[seen] = decay * running[seen] + (1 - decay) * means[seen]
+        self.baseline_updates += 1
+        return adv
+
+    def adversarial_loss(self, context: torch.Tensor, responses: torch.Tensor, advantages: torch.Tensor
+                         ) -> torch.Tensor:
+        """REINFORCE (eq. 3): `-1/B sum_b sum_t A_bt log G(y'_bt | x_b, y'_b<t)` over the real tokens."""
+        mask = responses != self.vocab.pad_id
+        return policy_gradient_loss(self.generator.log_probs(context, responses), advantages, mask)
+
+    def teacher_forcing_loss(self, context: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing (sec. 3.3): the human response with reward 1, times `teacher_forcing_weight`."""
+        mask = response != self.vocab.pad_id
+        ones = torch.ones(response.shape, device=response.device)
+        return self.teacher_forcing_weight * policy_gradient_loss(self.generator.log_probs(context, response),
+                                                                  ones, mask)
+
+    def generator_step(self, context: torch.Tensor, response: torch.Tensor, opt) -> None:
+        """One policy-gradient step on sampled responses, then one teacher-forcing step on the human ones."""
+        fake = self.sample_responses(context)
+        rewards = self.rewards(context, fake)
+        mask = fake != self.vocab.pad_id
+        loss = self.adversarial_loss(context, fake, self.advantages(rewards, mask))
+        self.optimizer_step_with_clip(opt, loss)
+        self.log("train/g_pg_loss", loss.detach(), prog_bar=True)
+        self.log("train/mean_reward", rewards[:, -1].mean(), prog_bar=True)
+        if self.teacher_forcing_weight:
+            tf = self.teacher_forcing_loss(context, response)
+            self.optimizer_step_with_clip(opt, tf)
+            self.log("train/g_teacher_forcing_loss", tf.detach())
