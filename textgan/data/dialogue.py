@@ -40,7 +40,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from textgan.data.download import DataFileError, download, read_text
+from textgan.data.download import DataFileError, download, read_text, write_text_atomic
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.vocab import Vocabulary
 
@@ -109,14 +109,6 @@ def chatterbot_pairs(yaml_texts: Iterable[str]) -> list[Pair]:
 def pairs_to_tsv(pairs: Iterable[Pair]) -> str:
     """`context\\tresponse\\n` per pair (fields must hold no TAB or newline; normalization guarantees it)."""
     return "".join(f"{c}\t{r}\n" for c, r in pairs)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 `text` to `path` via a temp file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(text.encode("utf-8"))
-    os.replace(tmp, path)
 
 
 def read_pairs(path: str | os.PathLike) -> list[Pair]:

@@ -4,7 +4,7 @@
   progress bar (an interrupted download resumes from the `.part` file when the server supports HTTP
   ranges), are checked against `sha256`, then renamed atomically to `dest`, so a reader never sees half a
   file. A `dest` that already exists with the right sha256 is not downloaded again.
-- `sha256_file(path)`, `verify_sha256(path, expected)`.
+- `sha256_file(path)`, `verify_sha256(path, expected)`, `write_text_atomic(path, text)`.
 - `read_text(path)`: a corpus file as text; a missing, empty or mis-encoded file is a `DataFileError`
   naming the file and the fix.
 
@@ -106,6 +106,14 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, progr
             raise
     os.replace(part, dest)
     return dest
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 `text` to `path` via a temp file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(text.encode("utf-8"))
+    os.replace(tmp, path)
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8", what: str = "corpus file",
