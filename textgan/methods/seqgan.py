@@ -38,6 +38,8 @@ class SeqGAN(TextGANModule):
         pg_baseline: subtract the batch-mean reward per position in the policy gradient.
         adv_batch_size: sequences per policy-gradient step (paper 64).
         num_negatives: negatives per D pool (None: as many as the training set, as in the paper).
+        max_d_batches: real batches per D epoch (None: the whole training set, as in the paper); a budget knob
+            for shortened schedules: the remaining batches of the epoch are skipped.
     """
 
     phases = ("g_pretrain", "d_pretrain", "adversarial")
@@ -65,6 +67,7 @@ class SeqGAN(TextGANModule):
         adv_batch_size: int = 64,
         num_negatives: int | None = None,
         reward_batch_size: int = 2048,
+        max_d_batches: int | None = None,
         num_eval_samples: int = 10_000,
     ):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
@@ -81,6 +84,7 @@ class SeqGAN(TextGANModule):
         self.num_rollouts, self.pg_baseline = num_rollouts, pg_baseline
         self.rollout_update_rate, self.adv_batch_size = rollout_update_rate, adv_batch_size
         self.num_negatives, self.reward_batch_size = num_negatives, reward_batch_size
+        self.max_d_batches = max_d_batches
         self.g_pretrain_lr, self.g_adv_lr, self.d_lr = g_pretrain_lr, g_adv_lr, d_lr
         self._pools: list[torch.Tensor] = []
         self._orders: list[list[torch.Tensor]] = []
@@ -126,7 +130,8 @@ class SeqGAN(TextGANModule):
                     self.adversarial_generator_step(g_adv_opt)
                 self.log("progress/adversarial_round", float(self.adversarial_round))
             self.draw_negative_pools(1 if phase == "d_pretrain" else self.d_steps, len(batch))
-        self.discriminator_steps(batch, batch_idx, d_opt)
+        if self.max_d_batches is None or batch_idx < self.max_d_batches:
+            self.discriminator_steps(batch, batch_idx, d_opt)
 
     def adversarial_generator_step(self, opt) -> None:
         """One policy-gradient step (eq. 6) with Monte Carlo per-token rewards (eq. 4)."""

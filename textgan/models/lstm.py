@@ -57,15 +57,24 @@ class LSTMGenerator(nn.Module):
     def step(self, tokens: torch.Tensor | None, state: State) -> tuple[torch.Tensor, State]:
         """Consume one token per row (`[batch]` long, or None for the start) -> next-token logits `[batch, vocab]`."""
         x = self.embed(tokens, state[0].shape[1]).unsqueeze(1)
-        out, state = self.lstm(x, state)
+        out, state = self._lstm(x, state)
         return self.output(out.squeeze(1)), state
+
+    def _lstm(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """The recurrence in float32 even under autocast (oneDNN has no bf16 LSTM on many CPUs, and the
+        recurrence is cheap); the output projection, the expensive part, still runs in the autocast dtype."""
+        dev = x.device.type
+        if torch.is_autocast_enabled(dev):
+            with torch.autocast(dev, enabled=False):
+                return self.lstm(x.float(), (state[0].float(), state[1].float()))
+        return self.lstm(x, state)
 
     # --------------------------------------------------------------- whole sequences
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits `[batch, seq_len, vocab]`: position t is the distribution of token t given `<t`."""
         b = tokens.shape[0]
         inputs = torch.cat([self.start.expand(b, 1, -1), self.embedding(tokens[:, :-1])], dim=1)
-        out, _ = self.lstm(inputs, self.init_state(b))
+        out, _ = self._lstm(inputs, self.init_state(b))
         return self.output(out)
 
     def log_probs(self, tokens: torch.Tensor) -> torch.Tensor:
