@@ -51,8 +51,10 @@ def test_hand_computed():
     assert bleu([["b", "a"]], refs, 2) == pytest.approx(math.exp(1 - 3 / 2) * math.sqrt(0.1))
     # no unigram match: 0 (no smoothing); a tie in length (3 and 5 for a hypothesis of 4) takes the shorter
     assert bleu([["z"]], refs, 2) == 0.0
-    assert bleu([["a", "b", "c", "d"]], [["a", "b", "c", "d", "x"], ["q", "q", "q"]], 1) == 1.0  # not BP(5)
-    assert bleu([["a", "b"]], [["a", "b", "c"], ["a", "b", "x", "y", "z"]], 1) == pytest.approx(math.exp(-0.5))
+    tie = [["a", "b", "c", "d", "x"], ["q", "q", "q"]]
+    assert bleu([["a", "b", "c", "d"]], tie, 1) == 1.0  # closest lengths 5 and 3: BP from 3
+    refs35 = [["a", "b", "c"], ["a", "b", "x", "y", "z"]]
+    assert bleu([["a", "b"]], refs35, 1) == pytest.approx(math.exp(-0.5))
 
 
 def test_self_bleu_never_uses_the_sample_itself():

@@ -56,7 +56,7 @@ def closest_length(sorted_lengths: Sequence[int], length: int) -> int:
 
 
 def sentence_score(precisions: Sequence[tuple[int, int]], hyp_len: int, ref_len: int) -> float:
-    """BLEU of one hypothesis from its (clipped matches, total) per order k = 1..n (see the module docstring)."""
+    """BLEU of one hypothesis from its (clipped matches, total) per order k = 1..n (module docstring)."""
     if precisions[0][0] == 0:
         return 0.0
     if hyp_len > ref_len:
@@ -84,23 +84,24 @@ def _check(n: int, what: str, items: Sequence) -> None:
         raise TypeError(f"{what} must be a list of token lists (e.g. text.split()), not a list of strings")
 
 
-def bleu_scores(hypotheses: Sequence[Tokens], references: Sequence[Tokens], ns: Iterable[int] = (2, 3, 4, 5)
-                ) -> dict[int, float]:
-    """`{n: bleu(hypotheses, references, n)}` for several n, sharing the n-gram counts."""
+def bleu_scores(hypotheses: Sequence[Tokens], references: Sequence[Tokens], ns: Iterable[int] = (2, 3, 4, 5),
+                average: bool = True) -> dict[int, float] | dict[int, list[float]]:
+    """`{n: bleu(hypotheses, references, n)}` for several n, sharing the n-gram counts
+    (`average=False`: `{n: [sentence BLEU-n of each hypothesis]}`)."""
     ns = sorted(set(ns))
     _check(min(ns, default=0), "hypotheses", hypotheses)
     _check(ns[0], "references", references)
     top = ns[-1]
     clips = [max_reference_counts(references, k) for k in range(1, top + 1)]
     lengths = sorted({len(r) for r in references})
-    totals = dict.fromkeys(ns, 0.0)
+    scores: dict[int, list[float]] = {n: [] for n in ns}
     for hyp in hypotheses:
         precisions = [_precision(ngram_counts(hyp, k), lambda g, c=clips[k - 1]: c.get(g, 0))
                       for k in range(1, top + 1)]
         ref_len = closest_length(lengths, len(hyp))
         for n in ns:
-            totals[n] += sentence_score(precisions[:n], len(hyp), ref_len)
-    return {n: totals[n] / len(hypotheses) for n in ns}
+            scores[n].append(sentence_score(precisions[:n], len(hyp), ref_len))
+    return {n: math.fsum(v) / len(v) for n, v in scores.items()} if average else scores
 
 
 def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int) -> float:
@@ -108,14 +109,16 @@ def bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens], n: int) -> 
     return bleu_scores(hypotheses, references, (n,))[n]
 
 
-def self_bleu_scores(samples: Sequence[Tokens], ns: Iterable[int] = (2, 3, 4, 5)) -> dict[int, float]:
-    """`{n: self_bleu(samples, n)}` for several n, sharing the n-gram counts."""
+def self_bleu_scores(samples: Sequence[Tokens], ns: Iterable[int] = (2, 3, 4, 5), average: bool = True
+                     ) -> dict[int, float] | dict[int, list[float]]:
+    """`{n: self_bleu(samples, n)}` for several n, sharing the n-gram counts (`average=False`: per sample)."""
     ns = sorted(set(ns))
     _check(min(ns, default=0), "samples", samples)
     if len(samples) < 2:
         raise ValueError("self-BLEU needs at least 2 samples (each is scored against the others)")
     top = ns[-1]
-    per_order = []  # per k: each sample's Counter, and per k-gram (best count, its holder, best of the others)
+    # per order k: each sample's Counter, and per k-gram [best count, its holder, best count of the others]
+    per_order = []
     for k in range(1, top + 1):
         counts = [ngram_counts(s, k) for s in samples]
         best: dict[tuple, list] = {}
@@ -131,12 +134,15 @@ def self_bleu_scores(samples: Sequence[Tokens], ns: Iterable[int] = (2, 3, 4, 5)
         per_order.append((counts, best))
     length_counts = Counter(len(s) for s in samples)
     lengths = sorted(length_counts)
-    totals = dict.fromkeys(ns, 0.0)
+    scores: dict[int, list[float]] = {n: [] for n in ns}
     for i, s in enumerate(samples):
         precisions = []
         for counts, best in per_order:
-            # the largest count among the OTHER samples: the best one unless sample i holds it, else the runner-up
-            precisions.append(_precision(counts[i], lambda g, b=best: b[g][0] if b[g][1] != i else b[g][2]))
+            # the largest count among the OTHER samples: the best, or the runner-up when sample i holds it
+            def clip(g, b=best, i=i):
+                return b[g][0] if b[g][1] != i else b[g][2]
+
+            precisions.append(_precision(counts[i], clip))
         if length_counts[len(s)] > 1:
             ref_len = len(s)  # another sample has the same length
         else:
@@ -144,8 +150,8 @@ def self_bleu_scores(samples: Sequence[Tokens], ns: Iterable[int] = (2, 3, 4, 5)
                                          bisect_left(lengths, len(s)) + 2] if x != len(s)]
             ref_len = closest_length(others, len(s))
         for n in ns:
-            totals[n] += sentence_score(precisions[:n], len(s), ref_len)
-    return {n: totals[n] / len(samples) for n in ns}
+            scores[n].append(sentence_score(precisions[:n], len(s), ref_len))
+    return {n: math.fsum(v) / len(v) for n, v in scores.items()} if average else scores
 
 
 def self_bleu(samples: Sequence[Tokens], n: int) -> float:
