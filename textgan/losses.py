@@ -17,8 +17,9 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
 def mle_loss(logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Per-token cross-entropy of teacher-forced `logits` `[batch, seq_len, vocab]` against `tokens`
     `[batch, seq_len]`, averaged over unmasked tokens."""
-    nll = F.cross_entropy(logits.float().transpose(1, 2), tokens, reduction="none")
-    return masked_mean(nll, mask)
+    # flattened [batch*seq_len, vocab]: the [batch, vocab, seq_len] layout is ~4x slower on CPU
+    nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tokens.reshape(-1), reduction="none")
+    return masked_mean(nll.view_as(tokens), mask)
 
 
 def policy_gradient_loss(

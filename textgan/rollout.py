@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import torch
 
+from textgan.masks import pad_after_eos
 from textgan.sampling import sample_next
 
 RewardFn = Callable[[torch.Tensor], torch.Tensor]
@@ -104,3 +105,31 @@ def update_rollout_policy(rollout_policy: torch.nn.Module, generator: torch.nn.M
     """SeqGAN's delayed rollout network: `theta_roll <- update_rate * theta_roll + (1 - update_rate) * theta_G`."""
     for p_roll, p_gen in zip(rollout_policy.parameters(), generator.parameters()):
         p_roll.mul_(update_rate).add_(p_gen.detach(), alpha=1.0 - update_rate)
+
+
+@torch.no_grad()
+def mc_rewards_loop(generator, reward_fn: RewardFn, sequences: torch.Tensor, num_rollouts: int) -> torch.Tensor:
+    """The original algorithm (SeqGAN's reference code), one rollout and one prefix at a time.
+
+    For each rollout n and prefix length t+1: re-run the policy over the prefix, sample the rest, score the batch.
+    Same result in distribution as `mc_rewards`, `num_rollouts * (seq_len - 1)` sequential passes of up to
+    `seq_len` steps each; kept as the reference for tests and `experiments/bench_rollout.py`.
+    """
+    b, t_len = sequences.shape
+    eos, pad = generator.eos_id, generator.pad_id
+    rewards = torch.zeros(b, t_len)
+    for _ in range(num_rollouts):
+        for t in range(t_len - 1):
+            state = generator.init_state(b)
+            logits, state = generator.step(None, state)
+            out = sequences.clone()
+            for s in range(t_len):
+                if s > t:
+                    out[:, s] = sample_next(logits)
+                if s < t_len - 1:
+                    logits, state = generator.step(out[:, s], state)
+            out = pad_after_eos(out, eos, pad)
+            rewards[:, t] += reward_fn(out).float()
+    rewards[:, :-1] /= num_rollouts
+    rewards[:, -1] = reward_fn(sequences).float()
+    return rewards
