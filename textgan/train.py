@@ -1,10 +1,16 @@
 """The only place that turns a config into objects: data, method, loggers, callbacks, Trainer; then fit and test.
 
 `run.py` calls `train(cfg)` under `@hydra.main`; tests call it with a composed config.
+
+Besides the configured callbacks, every run gets `RNGState` (RNG states in checkpoints, per-rank seeds) and the
+`AtomicCheckpointIO` plugin (atomic writes, `weights_only=True` loads): a run must never be lost because a callback
+was left out of a config. `ckpt_path=last` resumes the newest earlier run of the same configuration (see
+`find_last_checkpoint`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -12,9 +18,20 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
+from textgan.config_validation import validate_config
 
 log = logging.getLogger(__name__)
+
+# keys that do not change what a run computes: a run differing only in these is "the same run" for ckpt_path=last
+RESUME_IGNORED_KEYS = ("paths", "ckpt_path", "logger", "callbacks", "trainer", "num_threads", "test", "hydra")
+
+
+class RunInterrupted(SystemExit):
+    """SIGTERM/SIGINT stopped the run after a checkpoint was saved; exit status 128 + signal number."""
 
 
 def wandb_logged_in() -> bool:
@@ -32,38 +49,153 @@ def instantiate_group(group: DictConfig | None) -> list:
     return [instantiate(c) for c in group.values() if isinstance(c, DictConfig) and "_target_" in c]
 
 
+# ------------------------------------------------------------------------------------------------ resuming
+def resume_signature(run_config: dict) -> dict:
+    """The part of a resolved run config that decides what the run computes (compared by `ckpt_path=last`)."""
+    return {k: v for k, v in run_config.items() if k not in RESUME_IGNORED_KEYS}
+
+
+def find_last_checkpoint(output_dir: Path, signature: dict) -> Path | None:
+    """Newest `checkpoints/last.ckpt` of an earlier run with the same `resume_signature`.
+
+    Looked for among the sibling run dirs of `output_dir` (`outputs/<method>_<data>/*/`) and, for a multirun job,
+    its cousins (`multirun/<method>_<data>/*/*/`); each run dir's `checkpoints/run_config.json` (written by
+    `train`) says which configuration it ran.
+    """
+    output_dir = Path(output_dir).resolve()
+    parent = output_dir.parent
+    candidates = {*parent.glob("*/checkpoints/last.ckpt"), *parent.parent.glob("*/*/checkpoints/last.ckpt")}
+    matching = []
+    for ckpt in candidates:
+        meta = ckpt.parent / "run_config.json"
+        try:
+            if json.loads(meta.read_text()) == signature:
+                matching.append(ckpt)
+        except (OSError, ValueError):
+            continue
+    return max(matching, key=lambda p: p.stat().st_mtime) if matching else None
+
+
+def resolve_ckpt_path(cfg: DictConfig, signature: dict) -> str | None:
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path != "last":
+        if ckpt_path is not None and not Path(ckpt_path).is_file():
+            raise FileNotFoundError(f"ckpt_path={ckpt_path}: no such checkpoint file (ckpt_path=last resumes the "
+                                    f"newest run of this config)")
+        return ckpt_path
+    found = find_last_checkpoint(Path(cfg.paths.output_dir), signature)
+    if found is None:
+        log.warning("ckpt_path=last: no earlier run of this configuration with a checkpoint next to "
+                    f"{cfg.paths.output_dir}; starting from scratch")
+        return None
+    log.info(f"ckpt_path=last: resuming {found}")
+    return str(found)
+
+
+# ------------------------------------------------------------------------------------------------ W&B
+def _hydra_runtime():
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def _configure_wandb(cfg: DictConfig) -> None:
+    """Group the runs of a sweep together: `group` = `<method>_<data>/<sweep time>` in multirun."""
+    wandb_cfg = (cfg.get("logger") or {}).get("wandb")
+    hc = _hydra_runtime()
+    if not wandb_cfg or hc is None or str(hc.mode) != "RunMode.MULTIRUN":
+        return
+    sweep = Path(hc.sweep.dir)
+    with open_dict(cfg):
+        cfg.logger.wandb.group = f"{sweep.parent.name}/{sweep.name}"
+
+
+def _wandb_loggers(loggers: list) -> list:
+    from pytorch_lightning.loggers import WandbLogger
+
+    return [lg for lg in loggers if isinstance(lg, WandbLogger)]
+
+
+def _define_wandb_metrics(loggers: list) -> None:
+    """Curves against our own counters: evaluations against the schedule epoch (`val/epoch`), adversarial
+    metrics against `progress/adversarial_round`."""
+    for lg in _wandb_loggers(loggers):
+        try:
+            run = lg.experiment
+            for prefix in ("val", "test"):
+                run.define_metric(f"{prefix}/epoch")
+                run.define_metric(f"{prefix}/*", step_metric=f"{prefix}/epoch")
+            run.define_metric("progress/adversarial_round")
+            for name in ("train/g_pg_loss", "train/mean_reward", "train/d_loss"):
+                run.define_metric(name, step_metric="progress/adversarial_round")
+        except Exception as ex:  # a disabled or broken W&B must never stop training
+            log.warning(f"W&B define_metric failed: {ex}")
+
+
+def _finish_wandb(loggers: list, final: dict[str, float]) -> None:
+    if not _wandb_loggers(loggers):
+        return
+    import wandb
+
+    for lg in _wandb_loggers(loggers):
+        try:
+            lg.experiment.summary.update(final)
+        except Exception as ex:
+            log.warning(f"W&B summary failed: {ex}")
+    wandb.finish()  # in multirun, the next job must not log into this run
+
+
+# ------------------------------------------------------------------------------------------------ train
 def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""
+    validate_config(cfg)
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     if cfg.get("num_threads"):
         torch.set_num_threads(cfg.num_threads)
     if "WANDB_MODE" not in os.environ and not wandb_logged_in():
         os.environ["WANDB_MODE"] = "offline"  # never wait for a login; sync later with `wandb sync`
+    _configure_wandb(cfg)
+
+    run_config = OmegaConf.to_container(cfg, resolve=True)
+    signature = resume_signature(run_config)
+    ckpt_path = resolve_ckpt_path(cfg, signature)
 
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
     method = instantiate(cfg.method, vocab=datamodule.vocab)
-    method.run_config = OmegaConf.to_container(cfg, resolve=True)
+    method.run_config = run_config
 
     out = Path(cfg.paths.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     datamodule.vocab.save(out / "checkpoints" / "vocab.json")  # next to every checkpoint of this run
+    (out / "checkpoints" / "run_config.json").write_text(json.dumps(signature, sort_keys=True))
 
     loggers = instantiate_group(cfg.get("logger"))
     callbacks = instantiate_group(cfg.get("callbacks"))
+    if not any(isinstance(c, RNGState) for c in callbacks):
+        callbacks.append(RNGState(cfg.get("seed")))
     max_epochs = cfg.trainer.get("max_epochs") or method.total_epochs
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, max_epochs=max_epochs)
+    plugins = [AtomicCheckpointIO(), *(instantiate(cfg.trainer.get("plugins")) or [])]
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
+                                      max_epochs=max_epochs, plugins=plugins)
     for lg in loggers:
         lg.log_hyperparams(method.run_config)
+    _define_wandb_metrics(loggers)
 
-    trainer.fit(method, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        trainer.fit(method, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SIGTERMException:
+        interrupt = next((c for c in callbacks if hasattr(c, "signum") and c.signum), None)
+        signum = interrupt.signum if interrupt else 15
+        _finish_wandb(loggers, {})
+        log.warning(f"run interrupted by signal {signum}; exiting")
+        raise RunInterrupted(128 + signum) from None
     metric = trainer.callback_metrics.get(cfg.get("optimized_metric"))  # read before test() resets them
+    final = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
     if cfg.get("test"):
-        trainer.test(method, datamodule=datamodule)
+        trainer.test(method, datamodule=datamodule, weights_only=True)
+        final.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
 
-    if "wandb" in {type(lg).__name__.lower().replace("logger", "") for lg in loggers}:
-        import wandb
-
-        wandb.finish()  # in multirun, the next job must not log into this run
+    _finish_wandb(loggers, final)
     return None if metric is None else float(metric)

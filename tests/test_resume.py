@@ -1,0 +1,131 @@
+"""Never losing a run: a crash mid-adversarial-phase resumed with `ckpt_path=last` ends exactly like an
+uninterrupted run; checkpoints are complete, plain (weights_only) and written atomically; `ckpt_path=last` finds
+the newest run of the same configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+import torch
+from conftest import compose_config, read_metrics
+from pytorch_lightning.callbacks import Callback
+
+from textgan.callbacks.checkpointing import AtomicCheckpointIO
+from textgan.train import find_last_checkpoint, train
+
+# SeqGAN at toy size with a small discriminator: 1 G pre-training epoch, 1 D pre-training round, 3 adversarial
+# rounds (epochs 2, 3, 4), 4 batches per epoch, delayed rollout policy (a third network in the checkpoint)
+TINY_SEQGAN = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=3", "method.rollout_policy=delayed",
+               "model.discriminator.filter_sizes=[2,3]", "model.discriminator.num_filters=[8,8]",
+               "model.discriminator.embed_dim=8", "seed=3"]
+
+
+class CrashAt(Callback):
+    """Simulates a killed process: raises in the middle of epoch `epoch` (before batch `batch_idx`)."""
+
+    def __init__(self, epoch: int, batch_idx: int):
+        self.epoch, self.batch_idx = epoch, batch_idx
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch_idx:
+            raise RuntimeError("simulated crash")
+
+
+def test_crash_mid_adversarial_resumes_exactly(tmp_path):
+    reference = tmp_path / "reference"
+    train(compose_config(TINY_SEQGAN, reference))
+
+    runs = tmp_path / "outputs" / "seqgan_oracle"
+    crashed = runs / "2000-01-01_00-00-00"
+    crash = ["+callbacks.crash._target_=test_resume.CrashAt", "+callbacks.crash.epoch=3",
+             "+callbacks.crash.batch_idx=2"]
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(compose_config([*TINY_SEQGAN, *crash], crashed))
+    ckpt = torch.load(crashed / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["epoch"] == 2 and ckpt["phase"] == "adversarial"  # the first adversarial round completed
+
+    resumed = runs / "2000-01-01_00-00-01"
+    train(compose_config([*TINY_SEQGAN, "ckpt_path=last"], resumed))
+
+    ref, res = read_metrics(reference), read_metrics(resumed)
+    for key in ("test/nll_oracle", "test/nll_test"):
+        assert res[key] == ref[key], key  # bitwise: same data order, negatives, rollouts and samples
+    n = len(res["val/nll_oracle"])  # the resumed run evaluated the epochs after the crash
+    assert n >= 2 and res["val/nll_oracle"] == ref["val/nll_oracle"][-n:]
+    assert res["train/d_loss"][-1] == ref["train/d_loss"][-1]
+    final_ref = torch.load(reference / "checkpoints" / "last.ckpt", weights_only=True)
+    final_res = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)
+    for name, value in final_ref["state_dict"].items():
+        assert torch.equal(value, final_res["state_dict"][name]), name
+
+
+def test_checkpoint_holds_everything_in_plain_types(tmp_path):
+    train(compose_config([*TINY_SEQGAN, "method.adversarial_rounds=1", "test=false"], tmp_path))
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)  # plain types only
+    prefixes = {k.split(".")[0] for k in ckpt["state_dict"]}
+    assert {"generator", "discriminator", "rollout_policy"} <= prefixes
+    assert len(ckpt["optimizer_states"]) == 3  # G pre-training, G adversarial, D
+    assert "lr_schedulers" in ckpt
+    assert ckpt["phase"] == "adversarial" and ckpt["epoch"] == 2
+    assert ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"] == 2
+    assert ckpt["vocab"]["itos"][:2] == ["0", "1"]
+    assert ckpt["config"]["method"]["rollout_policy"] == "delayed" and ckpt["config"]["seed"] == 3
+    assert set(ckpt["rng_states"]) >= {"torch", "python", "numpy"}
+    assert isinstance(ckpt["rng_states"]["torch"], torch.Tensor)
+
+
+def test_atomic_write_keeps_previous_checkpoint_on_crash(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"epoch": 1, "w": torch.ones(3)}, path)
+
+    def torn_save(obj, f, *args, **kwargs):
+        f.write(b"PK\x03\x04 half a checkpoint")  # the process dies mid-write
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(torch, "save", torn_save)
+    with pytest.raises(OSError, match="No space left"):
+        io.save_checkpoint({"epoch": 2, "w": torch.zeros(3)}, path)
+    monkeypatch.undo()
+    loaded = io.load_checkpoint(path)
+    assert loaded["epoch"] == 1 and torch.equal(loaded["w"], torch.ones(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]  # no temp file left behind
+
+
+def test_loading_refuses_pickled_objects(tmp_path):
+    path = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "obj": Callback()}, path)  # an arbitrary object: not a plain checkpoint
+    with pytest.raises(Exception, match="[Ww]eights only"):
+        AtomicCheckpointIO().load_checkpoint(path)
+
+
+def _fake_run(root, name, signature, age):
+    ckpt_dir = root / name / "checkpoints"
+    ckpt_dir.mkdir(parents=True)
+    (ckpt_dir / "run_config.json").write_text(json.dumps(signature))
+    ckpt = ckpt_dir / "last.ckpt"
+    ckpt.write_bytes(b"")
+    t = time.time() - age
+    os.utime(ckpt, (t, t))
+    return ckpt
+
+
+def test_ckpt_path_last_finds_newest_run_of_same_config(tmp_path):
+    runs = tmp_path / "outputs" / "seqgan_oracle"
+    same, other = {"seed": 1, "method": {"lr": 0.1}}, {"seed": 2, "method": {"lr": 0.1}}
+    old = _fake_run(runs, "2024-01-01_00-00-00", same, age=300)
+    new = _fake_run(runs, "2024-01-02_00-00-00", same, age=100)
+    _fake_run(runs, "2024-01-03_00-00-00", other, age=10)  # newer, but another seed
+    (runs / "2024-01-04_00-00-00" / "checkpoints").mkdir(parents=True)  # a run that died before a checkpoint
+    current = runs / "2024-01-05_00-00-00"
+    assert find_last_checkpoint(current, same) == new.resolve()
+    assert old != new
+    # a multirun job finds the same job of an earlier sweep
+    sweeps = tmp_path / "multirun" / "seqgan_oracle"
+    job = _fake_run(sweeps / "2024-01-01_00-00-00", "0", same, age=50)
+    _fake_run(sweeps / "2024-01-01_00-00-00", "1", other, age=40)
+    assert find_last_checkpoint(sweeps / "2024-02-01_00-00-00" / "0", same) == job.resolve()
+    assert find_last_checkpoint(current, {"seed": 9}) is None

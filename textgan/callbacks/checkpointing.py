@@ -1,0 +1,108 @@
+"""Checkpoints that survive crashes and resume bitwise: atomic writes, safe loads, RNG states, per-rank seeds.
+
+- `AtomicCheckpointIO` (a Lightning `CheckpointIO` plugin, always installed by `train.py`): `torch.save` to a
+  temporary file in the same folder, `fsync`, then `os.replace` onto the target, so a crash (SIGKILL, full disk)
+  mid-write leaves the previous checkpoint intact; loads with `torch.load(weights_only=True)` only.
+- `RNGState` (a callback, always installed by `train.py`): stores the torch / CUDA / numpy / python RNG states in
+  every checkpoint (plain tensors, lists and ints, so `weights_only=True` loads them) and restores them when training
+  resumes. Checkpoints are taken at the end of an epoch (after its evaluation), and the restore happens before the
+  next epoch's dataloader draws its shuffling seed, so a resumed run draws the same data order, the same
+  negatives and the same samples as an uninterrupted one.
+- Data-parallel runs: every rank starts from the same seed (identical initial weights), then `RNGState` reseeds
+  rank `r` with `seed + r` once the processes exist, so ranks do not draw identical noise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.callbacks import Callback
+
+log = logging.getLogger(__name__)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """`TorchCheckpointIO` whose saves are atomic and whose loads are `weights_only=True`."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one, never half of one
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict:
+        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+
+
+def rng_states() -> dict[str, Any]:
+    """The process's RNG states as plain types (tensors, ints, lists) that `torch.load(weights_only=True)` reads."""
+    version, mt_state, gauss = random.getstate()
+    np_state = np.random.get_state()
+    states = {
+        "torch": torch.get_rng_state(),
+        "python": {"version": version, "state": list(mt_state), "gauss": gauss},
+        "numpy": {"key": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    """Inverse of `rng_states`."""
+    torch.set_rng_state(states["torch"].cpu())
+    py = states["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    npy = states["numpy"]
+    np.random.set_state(("MT19937", npy["key"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached_gaussian"]))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+class RNGState(Callback):
+    """Saves RNG states in checkpoints and restores them on resume; reseeds each rank of a data-parallel run.
+
+    Args:
+        seed: the run's seed (rank `r` of a multi-process run continues with `seed + r`); None: no reseeding.
+    """
+
+    def __init__(self, seed: int | None = None):
+        self.seed = seed
+        self._restored = False
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint["rng_states"] = rng_states()  # rank 0's states (the file rank 0 writes)
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        # called before the fit loop builds the first dataloader iterator: restoring here makes the resumed epoch
+        # draw the same shuffling seed as the uninterrupted run did
+        if "rng_states" in checkpoint and trainer.state.fn == "fit":
+            set_rng_states(checkpoint["rng_states"])
+            self._restored = True
+            if trainer.world_size > 1:
+                # every rank restored rank 0's state: derive distinct per-rank streams from it
+                base = int(torch.randint(0, 2**31 - 1, (1,)).item())
+                pl.seed_everything(base + trainer.global_rank, workers=True, verbose=False)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        # called once the processes of a data-parallel run exist (and before a checkpoint is restored)
+        if stage == "fit" and trainer.world_size > 1 and self.seed is not None:
+            pl.seed_everything(self.seed + trainer.global_rank, workers=True, verbose=False)
