@@ -68,6 +68,8 @@ class WGANGP(TextGANModule):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
         if critic_steps < 1:
             raise ValueError(f"method.critic_steps must be >= 1, got {critic_steps}")
+        betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
+        js_orders = tuple(int(n) for n in js_orders)
         self.save_hyperparameters(ignore=["vocab", "generator", "critic"])
         self.generator = generator(vocab_size=len(vocab), seq_len=seq_len)
         self.critic = critic(vocab_size=len(vocab), seq_len=seq_len)

@@ -1,0 +1,137 @@
+"""`GumbelGAN`: a GAN on discrete sequences through the Gumbel-softmax relaxation (Kusner & Hernandez-Lobato
+2016, Algorithm in section 3).
+
+The generator (`textgan.models.gumbel_lstm.GumbelLSTMGenerator`) emits relaxed one-hot vectors
+y_t = softmax((logits_t + g_t) / tau), g ~ Gumbel(0, 1), and feeds them back through its embedding; the
+discriminator reads one-hot real sequences or these relaxed ones. Per training batch:
+
+    D step: minimise -log D(x) - log(1 - D(G(z)))        (x: real one-hots, G(z) detached)
+    G step: minimise -log D(G(z))                         (the non-saturating loss, Goodfellow et al. 2014)
+
+The temperature follows the annealing schedule of Jang et al. (2017, section 4), which the paper proposes:
+
+    tau(i) = max(tau_min, tau_start * exp(-tau_anneal_rate * i_k)),   i_k = i rounded down to a multiple of
+    tau_anneal_every, i = generator iterations done
+
+and `straight_through=True` uses hard one-hots in the forward pass with the soft sample's gradient.
+Sequences have a fixed length (`<eos>` then `<pad>` one-hots in the real data); evaluation draws discrete
+samples (the tau -> 0 limit, `<pad>` after `<eos>`) and scores them with the datamodule's `sample_metrics`
+when it
+has one (the CFG data: `val/cfg_valid`, `val/unique`, `val/novel`), and NLL-oracle on the oracle data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from textgan.data.vocab import Vocabulary
+from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
+from textgan.methods.base import TextGANModule
+
+
+def tau_schedule(
+    iteration: int, tau_start: float, tau_min: float, anneal_rate: float, anneal_every: int
+) -> float:
+    """The temperature after `iteration` generator iterations (Jang et al. 2017's exponential annealing)."""
+    step = (iteration // max(anneal_every, 1)) * max(anneal_every, 1)
+    return max(tau_min, tau_start * math.exp(-anneal_rate * step))
+
+
+class GumbelGAN(TextGANModule):
+    """Gumbel-softmax GAN with an LSTM generator and an LSTM discriminator.
+
+    Args:
+        epochs: passes over the data; every batch is one D step and one G step.
+        lr, betas: Adam for both networks.
+        tau_start, tau_min, tau_anneal_rate, tau_anneal_every: the temperature schedule (see `tau_schedule`).
+        straight_through: hard one-hot forward, soft backward.
+        grad_clip: max gradient norm of both networks' updates (0: none).
+    """
+
+    phases = ("adversarial",)
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        generator: Callable[..., torch.nn.Module],
+        discriminator: Callable[..., torch.nn.Module],
+        seq_len: int,
+        epochs: int = 50,
+        lr: float = 1e-3,
+        betas: Sequence[float] = (0.5, 0.999),
+        tau_start: float = 5.0,
+        tau_min: float = 0.5,
+        tau_anneal_rate: float = 1e-3,
+        tau_anneal_every: int = 100,
+        straight_through: bool = False,
+        grad_clip: float = 5.0,
+        num_eval_samples: int = 1000,
+    ):
+        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
+        if not 0 < tau_min <= tau_start:
+            raise ValueError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
+        betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
+        self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
+        self.discriminator = discriminator(vocab_size=len(vocab))
+        self.epochs, self.lr, self.betas = epochs, lr, tuple(betas)
+        self.tau_start, self.tau_min = tau_start, tau_min
+        self.tau_anneal_rate, self.tau_anneal_every = tau_anneal_rate, tau_anneal_every
+        self.straight_through = straight_through
+        self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs
+
+    @property
+    def tau(self) -> float:
+        return tau_schedule(
+            int(self.generator_iteration),
+            self.tau_start,
+            self.tau_min,
+            self.tau_anneal_rate,
+            self.tau_anneal_every,
+        )
+
+    def configure_optimizers(self):
+        return [
+            torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
+            torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas),
+        ]
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        g_opt, d_opt = self.optimizers()
+        real = F.one_hot(batch, len(self.vocab)).float()
+        tau, b, t = self.tau, len(batch), batch.shape[1]
+
+        with self.toggled_optimizer(d_opt):
+            with torch.no_grad():
+                fake = self.generator(b, t, tau, self.straight_through)
+            d_loss = gan_discriminator_loss(self.discriminator(real), self.discriminator(fake))
+            self.optimizer_step_with_clip(d_opt, d_loss)
+
+        with self.toggled_optimizer(g_opt):
+            g_loss = nonsaturating_generator_loss(
+                self.discriminator(self.generator(b, t, tau, self.straight_through))
+            )
+            self.optimizer_step_with_clip(g_opt, g_loss)
+        self.generator_iteration += 1
+
+        self.log("train/d_loss", d_loss.detach(), prog_bar=True)
+        self.log("train/g_loss", g_loss.detach(), prog_bar=True)
+        self.log("train/tau", tau)
+        self.log("progress/generator_iteration", self.generator_iteration.float())
+
+    def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+        metrics = super().sample_metrics(samples)
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        data_metrics = getattr(datamodule, "sample_metrics", None)
+        if data_metrics is not None:
+            metrics.update(data_metrics(samples))
+        metrics["generator_iteration"] = float(self.generator_iteration)
+        return metrics
