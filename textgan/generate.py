@@ -1,0 +1,157 @@
+"""Checkpoint -> decoded text, one sample per line (`generate.py` at the repository root calls `main`).
+
+    python generate.py ckpt=PATH num_samples=1000 decode=sample temperature=1.0 out=samples.txt [seed=0]
+                       [top_k=0] [top_p=1.0] [layout=poem | --layout poem] [device=auto]
+
+The method is rebuilt from the checkpoint alone: `checkpoint["config"]["method"]` (the resolved run config that
+`train.py` stores) and `checkpoint["vocab"]`, then the weights; the file is read with `torch.load(weights_only=True)`.
+Any unconditional method's checkpoint works (MLE, SeqGAN, WGAN-GP, Gumbel-softmax GAN: whatever
+`method.generate(n)` draws from). Decoding: `sample` (temperature, top-k, top-p) or `greedy`, as far as the
+generator supports them (a non-autoregressive generator decodes one way only; asking for more is an error).
+Samples are reproducible under `seed` on a given device. `layout=poem` writes each sample as four lines of
+equal length (a quatrain: 4 x 5 or 4 x 7 characters) followed by an empty line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+DEFAULTS = {
+    "ckpt": None,  # checkpoint file (last.ckpt / best.ckpt / interrupted.ckpt of any run)
+    "num_samples": 1000,
+    "decode": "sample",  # sample | greedy
+    "temperature": 1.0,
+    "top_k": 0,  # 0: no top-k filtering
+    "top_p": 1.0,  # 1.0: no nucleus filtering
+    "seed": 0,
+    "out": None,  # output file (None: stdout)
+    "layout": "line",  # line | poem
+    "device": "auto",  # auto | cpu | cuda
+    "batch_size": 1024,
+}
+DECODES = ("sample", "greedy")
+LAYOUTS = ("line", "poem")
+
+
+class GenerateError(ValueError):
+    """A one-line problem with the command line or the checkpoint."""
+
+
+def parse_args(argv: list[str]) -> dict:
+    """`key=value` pairs (and `--layout poem` / `--key=value`) over `DEFAULTS`; unknown keys are an error."""
+    items, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("--"):
+            if "=" in arg:
+                items.append(arg[2:])
+            elif i + 1 < len(argv):
+                items.append(f"{arg[2:]}={argv[i + 1]}")
+                i += 1
+            else:
+                raise GenerateError(f"{arg} needs a value")
+        else:
+            items.append(arg)
+        i += 1
+    given = OmegaConf.to_container(OmegaConf.from_dotlist(items))
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise GenerateError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(DEFAULTS)}")
+    args = {**DEFAULTS, **given}
+    if not args["ckpt"]:
+        raise GenerateError("ckpt=PATH is required (a checkpoint of any run, e.g. outputs/.../checkpoints/last.ckpt)")
+    if args["decode"] not in DECODES:
+        raise GenerateError(f"decode={args['decode']}: choose one of {', '.join(DECODES)}")
+    if args["layout"] not in LAYOUTS:
+        raise GenerateError(f"layout={args['layout']}: choose one of {', '.join(LAYOUTS)}")
+    if not isinstance(args["num_samples"], int) or args["num_samples"] < 1:
+        raise GenerateError(f"num_samples must be a positive integer, got {args['num_samples']!r}")
+    return args
+
+
+def load_method(ckpt_path: str | Path, device: str = "cpu"):
+    """Rebuild the trained method of a checkpoint (config + vocabulary + weights), in eval mode on `device`."""
+    from hydra.utils import instantiate
+
+    from textgan.data.vocab import Vocabulary
+
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise GenerateError(f"ckpt={ckpt_path}: no such file")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if "config" not in ckpt or "vocab" not in ckpt:
+        raise GenerateError(f"{ckpt_path} has no run config or vocabulary: it was not written by textgan's train.py")
+    vocab = Vocabulary.from_state_dict(ckpt["vocab"])
+    method = instantiate(OmegaConf.create(ckpt["config"]["method"]), vocab=vocab)
+    method.load_state_dict(ckpt["state_dict"])
+    return method.eval().to(device)
+
+
+def decode_kwargs(method, args: dict) -> dict:
+    """The decoding options `method.generator.sample` accepts; an error for requested ones it does not."""
+    params = inspect.signature(method.generator.sample).parameters
+    wanted = {"decode": args["decode"], "temperature": args["temperature"], "top_k": args["top_k"],
+              "top_p": args["top_p"]}
+    if all(k in params for k in wanted):
+        return wanted
+    defaults = {"decode": "sample", "temperature": 1.0, "top_k": 0, "top_p": 1.0}
+    changed = [k for k, v in wanted.items() if v != defaults[k] and k not in params]
+    if changed:
+        raise GenerateError(f"{type(method.generator).__name__} decodes one way only; drop "
+                            f"{', '.join(f'{k}={wanted[k]}' for k in changed)}")
+    return {k: v for k, v in wanted.items() if k in params}
+
+
+def poem_lines(text: str, lines: int = 4) -> list[str]:
+    """Split a quatrain's characters into `lines` lines of equal length (the last takes any remainder)."""
+    text = text.replace(" ", "")
+    width = max(1, len(text) // lines)
+    out = [text[i * width:(i + 1) * width] for i in range(lines - 1)]
+    return [*out, text[(lines - 1) * width:]]
+
+
+def generate_texts(method, args: dict) -> list[str]:
+    """`num_samples` decoded samples (never token ids), reproducible under `args["seed"]`."""
+    torch.manual_seed(args["seed"])
+    kwargs = decode_kwargs(method, args)
+    texts, left = [], args["num_samples"]
+    with torch.no_grad():
+        while left > 0:
+            n = min(left, args["batch_size"])
+            ids = method.generate(n, **kwargs)
+            texts += [method.vocab.to_text(row) for row in ids.tolist()]
+            left -= n
+    return texts
+
+
+def format_texts(texts: list[str], layout: str) -> str:
+    if layout == "poem":
+        return "".join("\n".join(poem_lines(t)) + "\n\n" for t in texts)
+    return "".join(t.replace("\n", " ") + "\n" for t in texts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        device = args["device"]
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        method = load_method(args["ckpt"], device)
+        if not hasattr(method, "generate") or getattr(method, "conditional", False):
+            raise GenerateError("this checkpoint's method is conditional (dialogue): use textgan.chat instead")
+        text = format_texts(generate_texts(method, args), args["layout"])
+    except GenerateError as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return 2
+    if args["out"]:
+        Path(args["out"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(args["out"]).write_text(text, encoding="utf-8")
+        print(f"wrote {args['num_samples']} samples to {args['out']}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
