@@ -118,7 +118,8 @@ class TextGANModule(pl.LightningModule):
         self._nll_sum, self._nll_count = 0.0, 0
         if self.trainer.sanity_checking:
             return
-        samples = self.generate(self.num_eval_samples)
+        # data-parallel: each rank draws its share (ranks are seeded apart); the metrics are averaged by sync_dist
+        samples = self.generate(-(-self.num_eval_samples // self.trainer.world_size))
         metrics.update(self.sample_metrics(samples))
         self.eval_samples = [self.vocab.to_text(s) for s in samples[:100].tolist()]
         for name, value in metrics.items():
