@@ -15,8 +15,8 @@ PAD, BOS, EOS = 0, 1, 2
 
 
 class ToyPolicy:
-    """A conditional model small enough to enumerate: logits of step t depend on (input row, t, previous token)
-    through a fixed random table. State: (row, t, previous token) per hypothesis."""
+    """A conditional model small enough to enumerate: logits of step t depend on (input row, t, previous
+    token) through a fixed random table. State: (row, t, previous token) per hypothesis."""
 
     eos_id, pad_id = EOS, PAD
 
@@ -67,8 +67,8 @@ def test_wide_beam_finds_the_exact_best_sequence(alpha):
     policy = ToyPolicy(batch, max_len, vocab, seed=1)
     tokens, scores = beam_search(policy, max_len, beam_size=64, length_penalty=alpha, n_best=3)
     for row in range(batch):
-        ranked = sorted(((policy.seq_logprob(row, s) / len(s) ** alpha, s) for s in _all_sequences(vocab, max_len)),
-                        key=lambda x: -x[0])
+        scored = [(policy.seq_logprob(row, s) / len(s) ** alpha, s) for s in _all_sequences(vocab, max_len)]
+        ranked = sorted(scored, key=lambda x: -x[0])
         for j in range(3):
             assert _strip(tokens[row, j].tolist()) == ranked[j][1]
             assert scores[row, j].item() == pytest.approx(ranked[j][0], abs=1e-4)

@@ -1,17 +1,17 @@
-"""Adversarial dialogue (Li et al. 2017): REGS rewards keep the response prefix and the right context; Adver-Reinforce
-gives the whole-response reward everywhere; the running-mean baseline; teacher forcing gives a gradient on the human
-response; AdverSuc's evaluator; debug=smoke runs seq2seq and dialogue_seqgan (both rewards) on chatterbot data,
-and a seq2seq checkpoint starts dialogue_seqgan."""
+"""Adversarial dialogue (Li et al. 2017): REGS rewards keep the response prefix and the right context;
+Adver-Reinforce gives the whole-response reward everywhere; the running-mean baseline; teacher forcing gives a
+gradient on the human response; AdverSuc's evaluator; debug=smoke runs seq2seq and dialogue_seqgan (both
+rewards) on chatterbot data, and a seq2seq checkpoint starts dialogue_seqgan."""
 
 import csv
 
 import pytest
 import torch
-
 from conftest import compose_config
+
 from textgan.data.vocab import Vocabulary
-from textgan.metrics.adversuc import adversarial_success, train_evaluator
 from textgan.methods.dialogue_seqgan import DialogueSeqGAN
+from textgan.metrics.adversuc import adversarial_success, train_evaluator
 from textgan.models.hierarchical import HierarchicalDiscriminator
 from textgan.models.seq2seq import Seq2Seq
 from textgan.train import train
@@ -28,7 +28,7 @@ def _method(reward="regs", **kw):
 
 
 def _contexts(b=3):
-    context = torch.arange(4, 4 + b).unsqueeze(1).repeat(1, 4)  # row j: distinct tokens, so rows are identifiable
+    context = torch.arange(4, 4 + b).unsqueeze(1).repeat(1, 4)  # rows identifiable by their tokens
     context[:, -1] = EOS
     return context
 
@@ -96,7 +96,7 @@ def test_teacher_forcing_gives_a_gradient_on_the_human_response():
     method.teacher_forcing_loss(context, human).backward()
     grads = [p.grad.clone() for p in method.generator.parameters()]
     assert any(g.abs().sum() > 0 for g in grads)
-    # = 0.5 x the gradient of the human responses' negative log-likelihood (summed over tokens, mean over pairs)
+    # = 0.5 x the gradient of the human responses' NLL (summed over tokens, mean over pairs)
     method.generator.zero_grad()
     logp = method.generator.log_probs(context, human)
     (-0.5 * (logp * (human != PAD)).sum(1).mean()).backward()
@@ -153,7 +153,8 @@ def seq2seq_run(tmp_path_factory, request):
 
 def test_smoke_seq2seq_on_chatterbot(seq2seq_run):
     m = _metrics(seq2seq_run)
-    for name in ("val/nll_test", "val/bleu2", "val/distinct_1", "val/distinct_2", "val/avg_len", "test/bleu4"):
+    names = ("val/nll_test", "val/bleu2", "val/distinct_1", "val/distinct_2", "val/avg_len", "test/bleu4")
+    for name in names:
         assert m.get(name), name
     samples = next((seq2seq_run / "samples").glob("samples_val_*.txt")).read_text().splitlines()
     assert samples and all(" | human: " in s and " | generated: " in s for s in samples)
@@ -164,7 +165,8 @@ def test_smoke_dialogue_seqgan_on_chatterbot(reward, tmp_path, seq2seq_run):
     train(compose_config(["method=dialogue_seqgan", f"method.reward={reward}", *SMOKE], tmp_path))
     m = _metrics(tmp_path)
     assert {int(p) for p in m["progress/phase"]} == {0, 1, 2}
-    for name in ("train/g_pg_loss", "train/d_loss", "train/g_teacher_forcing_loss", "val/bleu2", "test/avg_len"):
+    names = ("train/g_pg_loss", "train/d_loss", "train/g_teacher_forcing_loss", "val/bleu2", "test/avg_len")
+    for name in names:
         assert m.get(name), name
     assert m["train/mean_reward"] and all(0 < r < 1 for r in m["train/mean_reward"])
 
@@ -172,8 +174,9 @@ def test_smoke_dialogue_seqgan_on_chatterbot(reward, tmp_path, seq2seq_run):
 def test_seq2seq_checkpoint_starts_dialogue_seqgan(tmp_path, seq2seq_run):
     ckpt = seq2seq_run / "checkpoints" / "last.ckpt"
     train(compose_config(["method=dialogue_seqgan", *SMOKE, "method.g_pretrain_epochs=0",
-                          "method.adversarial_epochs=0", f"method.pretrained_ckpt={ckpt}", "test=false"], tmp_path))
+                          "method.adversarial_epochs=0", f"method.pretrained_ckpt={ckpt}", "test=false"],
+                         tmp_path))
     pre = torch.load(ckpt, weights_only=True)["state_dict"]
     post = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     gen_keys = [k for k in pre if k.startswith("generator.")]
-    assert gen_keys and all(torch.equal(pre[k], post[k]) for k in gen_keys)  # D pre-training leaves G as loaded
+    assert gen_keys and all(torch.equal(pre[k], post[k]) for k in gen_keys)  # D pre-training leaves G alone

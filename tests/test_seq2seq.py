@@ -1,6 +1,6 @@
 """Seq2Seq with attention: attention weights sum to 1 over the real context tokens; padding never changes the
-output; teacher-forced log-probs equal step-by-step decoding; bound policies keep states aligned with contexts;
-the hierarchical discriminator ignores padding too."""
+output; teacher-forced log-probs equal step-by-step decoding; bound policies keep states aligned with
+contexts; the hierarchical discriminator ignores padding too."""
 
 import pytest
 import torch

@@ -7,10 +7,11 @@ Interactive mode (no `input=`): each line you type is a context; the model answe
 UTF-8 file with one context per line; `output=` gets one response per line (default `-`: standard output).
 
 Options (`key=value`): `decode` = greedy | beam | sample (default: the run's `eval_decode`), `beam_size`,
-`length_penalty`, `temperature`, `top_k`, `top_p`, `max_len` (response tokens, default the run's), `batch_size`,
-`seed`. The checkpoint holds the vocabulary and the resolved run config, from which the method is rebuilt
-(`hydra.utils.instantiate`); it is loaded with `torch.load(weights_only=True)`. Contexts are tokenized as the
-run's data was (words or characters, `lower`, the last `max_context_len` tokens, `<eos>` if the data adds it).
+`length_penalty`, `temperature`, `top_k`, `top_p`, `max_len` (response tokens, default the run's),
+`batch_size`, `seed`. The checkpoint holds the vocabulary and the resolved run config, from which the method
+is rebuilt (`hydra.utils.instantiate`); it is loaded with `torch.load(weights_only=True)`. Contexts are
+tokenized as the run's data was (words or characters, `lower`, the last `max_context_len` tokens, `<eos>` if
+the data adds it).
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ class Responder:
             raise ChatError(f"checkpoint {path} does not exist (give ckpt=<run dir>/checkpoints/last.ckpt)")
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if "config" not in ckpt or "vocab" not in ckpt:
-            raise ChatError(f"{path} has no run config / vocabulary: it was not written by textgan's train.py")
+            raise ChatError(f"{path} has no run config / vocabulary: it was not written by textgan's "
+                            "train.py")
         self.config = ckpt["config"]
         self.vocab = Vocabulary.from_state_dict(ckpt["vocab"])
-        self.method = instantiate(self.config["method"], vocab=self.vocab)  # pretrained_ckpt is only read by fit
+        # (a dialogue_seqgan's pretrained_ckpt is only read when fitting starts)
+        self.method = instantiate(self.config["method"], vocab=self.vocab)
         if not isinstance(self.method, DialogueMethod):
             raise ChatError(f"{path} is a {type(self.method).__name__} checkpoint, not a dialogue model "
                             "(train one with method=seq2seq or method=dialogue_seqgan, data=dialogue)")
@@ -85,7 +88,8 @@ class Responder:
         length = max(1, max(len(t) for t in tokens) + int(self.context_eos))
         return encode_padded(self.vocab, tokens, length, add_eos=self.context_eos)
 
-    def respond(self, lines: list[str], decode: str | None = None, batch_size: int = 64, **settings) -> list[str]:
+    def respond(self, lines: list[str], decode: str | None = None, batch_size: int = 64, **settings
+                ) -> list[str]:
         """One text response per context line."""
         out = []
         for start in range(0, len(lines), batch_size):
@@ -120,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
                 Path(out_path).write_text(text, encoding="utf-8")
             return 0
         print("textgan chat: type a line and press enter (Ctrl-D or /quit to stop).", file=sys.stderr)
+        prompt = "> " if sys.stdin.isatty() else ""  # piped input: responses only, one per line
         while True:
             try:
-                line = input("> ")
+                line = input(prompt)
             except EOFError:
                 return 0
             if line.strip() == "/quit":

@@ -7,14 +7,14 @@ Every function takes a *policy*: an autoregressive model bound to a batch of `ba
 - `step(tokens [n], state) -> (logits [n, vocab], state)`;
 - `index_state(state, index [m]) -> state` (rows `index`), and `eos_id`, `pad_id`.
 
-Outputs follow the data convention: tokens, `<eos>`, then `<pad>` to `max_len` (a response that reaches `max_len`
-without `<eos>` is cut there). `<pad>` and `<bos>` (`policy.bos_id`, when the policy has one) are never chosen as
-response tokens. Token choice reuses `textgan.sampling`.
+Outputs follow the data convention: tokens, `<eos>`, then `<pad>` to `max_len` (a response that reaches
+`max_len` without `<eos>` is cut there). `<pad>` and `<bos>` (`policy.bos_id`, when the policy has one) are
+never chosen as response tokens. Token choice reuses `textgan.sampling`.
 
 Beam search (batched over inputs and beams) keeps `beam_size` unfinished hypotheses per input. At each step it
-takes the `2 * beam_size` best one-token extensions; an extension ending in `<eos>` among the first `beam_size`
-becomes a finished hypothesis, the best `beam_size` others stay in the beam (as in fairseq, so that beam size 1 is
-exactly greedy decoding). Finished hypotheses are ranked by the length-normalised score
+takes the `2 * beam_size` best one-token extensions; an extension ending in `<eos>` among the first
+`beam_size` becomes a finished hypothesis, the best `beam_size` others stay in the beam (as in fairseq, so
+that beam size 1 is exactly greedy decoding). Finished hypotheses are ranked by the length-normalised score
 `log p(y | x) / |y|^alpha` (`alpha = length_penalty`, `|y|` counts `<eos>`; `alpha = 0`: the plain log-prob).
 An input is done when it has `beam_size` finished hypotheses and no unfinished one can still beat the worst of
 them: an extension only lowers the log-prob, so no hypothesis can score above `best_active / max_len^alpha`.
@@ -44,7 +44,8 @@ def sample_decode(policy, max_len: int, temperature: float = 1.0, top_k: int = 0
 
 
 def _banned(policy) -> list[int]:
-    return [i for i in (policy.pad_id, getattr(policy, "bos_id", None)) if i is not None and i != policy.eos_id]
+    ids = (policy.pad_id, getattr(policy, "bos_id", None))
+    return [i for i in ids if i is not None and i != policy.eos_id]
 
 
 def _allowed(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
@@ -78,8 +79,9 @@ def beam_search(policy, max_len: int, beam_size: int = 5, length_penalty: float 
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Batched beam search (see the module docstring).
 
-    Returns `tokens` `[batch, n_best, max_len]` long (best first; tokens, `<eos>`, `<pad>`) and their normalised
-    scores `[batch, n_best]` float32 (`-inf` for missing hypotheses when fewer than `n_best` exist).
+    Returns `tokens` `[batch, n_best, max_len]` long (best first; tokens, `<eos>`, `<pad>`) and their
+    normalised scores `[batch, n_best]` float32 (`-inf` for missing hypotheses when fewer than `n_best`
+    exist).
     """
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
@@ -90,7 +92,7 @@ def beam_search(policy, max_len: int, beam_size: int = 5, length_penalty: float 
     logits, state = policy.start()
     b, vocab = logits.shape
     device = logits.device
-    # beams: [b, k] scores and [b, k, t] tokens; at t=0 one live beam per input (the others -inf, never chosen)
+    # beams: [b, k] scores and [b, k, t] tokens; at t=0 one live beam per input (the others -inf)
     scores = torch.full((b, k), float("-inf"), device=device)
     scores[:, 0] = 0.0
     tokens = torch.empty((b, k, 0), dtype=torch.long, device=device)
@@ -164,7 +166,8 @@ def _masked_log_softmax(logits: torch.Tensor, banned: list[int]) -> torch.Tensor
 @torch.no_grad()
 def decode(policy, max_len: int, method: str = "greedy", temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, beam_size: int = 5, length_penalty: float = 0.0) -> torch.Tensor:
-    """One response per input, `[batch, max_len]`, by `method` = greedy | sample | beam (the best hypothesis)."""
+    """One response per input, `[batch, max_len]`, by `method` = greedy | sample | beam (the best
+    hypothesis)."""
     if method == "greedy":
         return greedy_decode(policy, max_len)
     if method == "sample":

@@ -1,10 +1,10 @@
-"""`DialogueSeqGAN`: adversarial dialogue generation (Li et al. 2017, "Adversarial Learning for Neural Dialogue
-Generation", Algorithm 1).
+"""`DialogueSeqGAN`: adversarial dialogue generation (Li et al. 2017, "Adversarial Learning for Neural
+Dialogue Generation", Algorithm 1).
 
 A seq2seq generator G (the policy) answers a context x with y ~ G(.|x); a hierarchical discriminator D
 (`textgan.models.hierarchical`) outputs Q_+({x, y}), the probability that the response is human, which is G's
-reward. Phases (one Lightning epoch = one pass over the training pairs; the phase follows from `current_epoch`,
-so a resumed run continues in the right phase):
+reward. Phases (one Lightning epoch = one pass over the training pairs; the phase follows from
+`current_epoch`, so a resumed run continues in the right phase):
 
 1. `g_pretrain` (`g_pretrain_epochs`): MLE on the human pairs. Set it to 0 and give `pretrained_ckpt` (a
    `method=seq2seq` checkpoint) to start from an already trained MLE model instead (the generator weights are
@@ -15,9 +15,9 @@ so a resumed run continues in the right phase):
    - `g_steps` times: sample y' ~ G(.|x) and update G by REINFORCE (eq. 3):
          grad J = sum_t (Q(x, y'_<=t) - b_t) grad log G(y'_t | x, y'_<t)
      with `reward=sequence` ("Adver-Reinforce": Q = Q_+({x, y'}) for every token) or `reward=regs` (reward for
-     every generation step: Q(x, y'_<=t) is the mean of D over `num_rollouts` Monte Carlo completions of the prefix,
-     `textgan.rollout.mc_rewards`, conditioned on x); b_t is a running mean of the reward at position t
-     (`baseline=running_mean`, decay `baseline_decay`) or 0 (`baseline=none`);
+     every generation step: Q(x, y'_<=t) is the mean of D over `num_rollouts` Monte Carlo completions of the
+     prefix, `textgan.rollout.mc_rewards`, conditioned on x); b_t is a running mean of the reward at position
+     t (`baseline=running_mean`, decay `baseline_decay`) or 0 (`baseline=none`);
      then teacher forcing (sec. 3.3): the human response y gets reward 1, i.e. a step on
      `-teacher_forcing_weight * sum_t log G(y_t | x, y_<t)` (0 disables it).
 """
@@ -138,17 +138,18 @@ class DialogueSeqGAN(DialogueMethod):
         """Copy the generator weights of a checkpoint trained on the same vocabulary."""
         ckpt = torch.load(path, map_location=self.device, weights_only=True)
         if "vocab" in ckpt:
-            self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]), what=f"pretrained checkpoint {path}")
+            self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]),
+                                  what=f"pretrained checkpoint {path}")
         state = {k[len("generator."):]: v for k, v in ckpt.get("state_dict", {}).items()
                  if k.startswith("generator.")}
         if not state:
-            raise ValueError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); give a "
-                             "checkpoint of method=seq2seq or method=dialogue_seqgan")
+            raise ValueError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); "
+                             "give a checkpoint of method=seq2seq or method=dialogue_seqgan")
         try:
             self.generator.load_state_dict(state)
         except RuntimeError as err:
-            raise ValueError(f"the generator of {path} does not match model.generator (train and load with the "
-                             f"same model config): {err}") from err
+            raise ValueError(f"the generator of {path} does not match model.generator (train and load "
+                             f"with the same model config): {err}") from err
 
     # ------------------------------------------------------------------ training
     def training_step(self, batch, batch_idx: int) -> None:
@@ -183,16 +184,18 @@ class DialogueSeqGAN(DialogueMethod):
 
     @torch.no_grad()
     def rewards(self, context: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
-        """Q(x, y'_<=t) `[batch, seq_len]`: D's probability of "human" for the whole response at every position
-        (`reward=sequence`) or Monte Carlo estimates per prefix (`reward=regs`). D runs in eval mode."""
+        """Q(x, y'_<=t) `[batch, seq_len]`: D's probability of "human" for the whole response at every
+        position (`reward=sequence`) or Monte Carlo estimates per prefix (`reward=regs`). D runs in eval
+        mode."""
         was_training = self.discriminator.training
         self.discriminator.eval()
         try:
             if self.reward == "sequence":
-                return self.discriminator.prob_human(context, responses).unsqueeze(1).expand_as(responses).clone()
+                score = self.discriminator.prob_human(context, responses)  # [batch]
+                return score.unsqueeze(1).expand_as(responses).clone()
             b = len(context)
             # mc_rewards calls reward_fn on chunks of its rows; completion row i continues the response of
-            # context i % b (rows are ordered (t * num_rollouts + n) * b + j), so chunks start at multiples of b.
+            # context i % b (rows are ordered (t * num_rollouts + n) * b + j): chunks start at multiples of b.
             chunk = max(b, self.reward_batch_size // b * b)
 
             def reward_fn(rows: torch.Tensor) -> torch.Tensor:
@@ -205,13 +208,14 @@ class DialogueSeqGAN(DialogueMethod):
             self.discriminator.train(was_training)
 
     def advantages(self, rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`rewards - b_t` and, with `baseline=running_mean`, update b_t with this batch's mean reward per position
-        (b starts at the first batch's means)."""
+        """`rewards - b_t` and, with `baseline=running_mean`, update b_t with this batch's mean reward per
+        position (b starts at the first batch's means)."""
         if self.baseline == "none":
             return rewards
         t_len = rewards.shape[1]
         if t_len > len(self.reward_baseline):
-            raise ValueError(f"responses of {t_len} tokens are longer than seq_len={len(self.reward_baseline)}")
+            raise ValueError(f"responses of {t_len} tokens are longer than "
+                             f"seq_len={len(self.reward_baseline)}")
         m = mask.float()
         counts = m.sum(0)
         means = (rewards * m).sum(0) / counts.clamp_min(1.0)

@@ -1,12 +1,14 @@
 """Conditional (dialogue) generation: what every response generator shares, and the MLE baseline.
 
 - `DialogueMethod`: a `TextGANModule` whose generator maps a context to a response (`textgan.models.seq2seq`).
-  Batches are `(context [B, context_len], response [B, seq_len])`. Evaluation (Lightning's validation schedule)
-  computes NLL-test of the human responses (teacher forcing, padding excluded, `<eos>` included) over the whole
-  evaluation split, and decodes responses (`eval_decode`: greedy | beam | sample) for the first
-  `num_eval_samples` contexts, scored by BLEU-2/4 against the human responses, distinct-1/2 and the average
-  length (`textgan.metrics`). `self.eval_samples` holds "context | human | generated" lines for the sample logger.
-- `Seq2SeqMLE` (`method=seq2seq`): teacher-forced maximum likelihood (Sutskever et al. 2014; Vinyals & Le 2015),
+  Batches are `(context [B, context_len], response [B, seq_len])`. Evaluation (Lightning's validation
+  schedule) computes NLL-test of the human responses (teacher forcing, padding excluded, `<eos>` included)
+  over the whole evaluation split, and decodes responses (`eval_decode`: greedy | beam | sample) for the first
+  `num_eval_samples` contexts, scored by BLEU-2/4 against each context's human response (`response_bleu`),
+  distinct-1/2 and the average length (`textgan.metrics`). `self.eval_samples` holds "context | human |
+  generated" lines for the sample logger.
+- `Seq2SeqMLE` (`method=seq2seq`): teacher-forced maximum likelihood (Sutskever et al. 2014; Vinyals & Le
+2015),
   the MLE baseline of Li et al. (2017) and the pre-training of `method=dialogue_seqgan`.
 """
 
@@ -21,6 +23,8 @@ from textgan.decoding import DECODERS, decode
 from textgan.losses import mle_loss
 from textgan.methods.base import TextGANModule
 from textgan.metrics.diversity import average_length, distinct_n
+from textgan.metrics.nll import perplexity
+from textgan.metrics.response_bleu import response_bleu
 
 
 class DialogueMethod(TextGANModule):
@@ -59,7 +63,8 @@ class DialogueMethod(TextGANModule):
         return batch[0], batch[1]
 
     def mle_step(self, batch, opt) -> torch.Tensor:
-        """One teacher-forced maximum-likelihood step on `(context, response)` (per-token mean cross-entropy)."""
+        """One teacher-forced maximum-likelihood step on `(context, response)` (per-token mean
+        cross-entropy)."""
         context, response = self.unpack(batch)
         loss = mle_loss(self.generator(context, response), response, response != self.vocab.pad_id)
         self.optimizer_step_with_clip(opt, loss)
@@ -76,7 +81,8 @@ class DialogueMethod(TextGANModule):
         return decode(self.generator.bind(context), max_len, method or self.eval_decode, **settings)
 
     def generate(self, num_samples: int, **kwargs) -> torch.Tensor:
-        raise NotImplementedError("a dialogue generator answers contexts: use respond(context) (or textgan.chat)")
+        raise NotImplementedError("a dialogue generator answers contexts: use respond(context) "
+                                  "(or textgan.chat)")
 
     # ------------------------------------------------------------------ evaluation
     def _eval_step(self, batch) -> None:
@@ -97,13 +103,11 @@ class DialogueMethod(TextGANModule):
 
     def dialogue_metrics(self, pairs: list[tuple[list[str], list[str], list[str]]]) -> dict[str, float]:
         """BLEU-2/4 (generated vs human), distinct-1/2 and average length of the generated responses."""
-        from textgan.metrics.bleu import bleu
-
         generated = [g for _, _, g in pairs]
         references = [[h] for _, h, _ in pairs]
         return {
-            "bleu2": bleu(generated, references, 2),
-            "bleu4": bleu(generated, references, 4),
+            "bleu2": response_bleu(generated, references, 2),
+            "bleu4": response_bleu(generated, references, 4),
             "distinct_1": distinct_n(generated, 1),
             "distinct_2": distinct_n(generated, 2),
             "avg_len": average_length(generated),
@@ -113,6 +117,7 @@ class DialogueMethod(TextGANModule):
         metrics = {}
         if self._nll_count:
             metrics["nll_test"] = self._nll_sum / self._nll_count
+            metrics["perplexity"] = perplexity(metrics["nll_test"])
         self._nll_sum, self._nll_count = 0.0, 0
         pairs, self._eval_pairs = self._eval_pairs, []
         if self.trainer.sanity_checking:

@@ -5,7 +5,8 @@ responses to held-out contexts; AdverSuc of a generator is the fraction of its r
 classifies as human (P(human) > 0.5). Higher means harder to tell from people. The evaluator is a freshly
 initialised `HierarchicalDiscriminator` (the paper's evaluator has the discriminator's architecture).
 
-- `train_evaluator(...)`: fit it on `(contexts, human, machine)` (all `[n, len]` token ids); a `holdout` fraction
+- `train_evaluator(...)`: fit it on `(contexts, human, machine)` (all `[n, len]` token ids); a `holdout`
+fraction
   of the pairs is kept out of training and scored, so the caller can report the evaluator's own accuracy.
 - `adversarial_success(evaluator, contexts, responses)`: the AdverSuc of some responses.
 """
@@ -46,9 +47,11 @@ def prob_human(evaluator: torch.nn.Module, contexts: torch.Tensor, responses: to
 
 def adversarial_success(evaluator: torch.nn.Module, contexts: torch.Tensor, responses: torch.Tensor,
                         batch_size: int = 512) -> float:
-    """AdverSuc: the fraction of `responses` `[n, len]` to `contexts` `[n, len]` that `evaluator` calls human."""
+    """AdverSuc: the fraction of `responses` `[n, len]` to `contexts` `[n, len]` that `evaluator` calls
+    human."""
     if len(contexts) != len(responses) or len(responses) == 0:
-        raise ValueError(f"need as many contexts as responses (> 0), got {len(contexts)} and {len(responses)}")
+        raise ValueError(f"need as many contexts as responses (> 0), got {len(contexts)} and "
+                         f"{len(responses)}")
     return (prob_human(evaluator, contexts, responses, batch_size) > 0.5).float().mean().item()
 
 
@@ -68,18 +71,19 @@ def train_evaluator(
 ) -> tuple[HierarchicalDiscriminator, EvaluatorReport]:
     """Train a fresh evaluator on human (label 1) vs machine (label 0) responses to the same `contexts`.
 
-    `contexts` `[n, src_len]`, `human` and `machine` `[n, tgt_len]` (row i answers context i). The last `holdout`
-    fraction of the (shuffled) pairs is not trained on and gives the report.
+    `contexts` `[n, src_len]`, `human` and `machine` `[n, tgt_len]` (row i answers context i). The last
+    `holdout` fraction of the (shuffled) pairs is not trained on and gives the report.
     """
     if not (len(contexts) == len(human) == len(machine)):
-        raise ValueError(f"contexts, human and machine must have as many rows: {len(contexts)}, {len(human)}, "
-                         f"{len(machine)}")
+        raise ValueError("contexts, human and machine must have as many rows: "
+                         f"{len(contexts)}, {len(human)}, {len(machine)}")
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(contexts), generator=gen)
     n_hold = int(round(holdout * len(order)))
     train_idx, hold_idx = order[: len(order) - n_hold], order[len(order) - n_hold:]
     if len(train_idx) == 0:
-        raise ValueError("no pairs left to train the AdverSuc evaluator; give more pairs or a smaller holdout")
+        raise ValueError("no pairs left to train the AdverSuc evaluator; give more pairs or a smaller "
+                         "holdout")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         evaluator = HierarchicalDiscriminator(vocab_size, embed_dim, hidden_dim, pad_id=pad_id)

@@ -18,7 +18,8 @@ tokens. Responses follow the data convention (tokens, `<eos>`, `<pad>`).
 `Seq2Seq.bind(context)` returns a `ContextPolicy`: the decoder conditioned on one batch of contexts, with the
 step-wise interface that `textgan.rollout.mc_rewards` and `textgan.decoding` expect (`prefix_states`, `step`,
 `index_state`, `cat_states`, `eos_id`, `pad_id`). Its decoder state carries, beside the LSTM state, the row of
-the bound context each state belongs to, so selecting or concatenating states keeps them aligned with the memory.
+the bound context each state belongs to, so selecting or concatenating states keeps them aligned with the
+memory.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ class DecoderState(NamedTuple):
 
 
 class Memory(NamedTuple):
-    """Encoder output for `batch` contexts: `states` `[batch, src_len, hidden]`, `mask` `[batch, src_len]` bool
-    (True on real tokens), `keys` = the states projected for the attention score, `final` the encoder's last
-    state `(h, c)` `[num_layers, batch, hidden]`."""
+    """Encoder output for `batch` contexts: `states` `[batch, src_len, hidden]`, `mask` `[batch, src_len]`
+    bool (True on real tokens), `keys` = the states projected for the attention score, `final` the encoder's
+    last state `(h, c)` `[num_layers, batch, hidden]`."""
 
     states: torch.Tensor
     mask: torch.Tensor
@@ -84,10 +85,12 @@ class Seq2Seq(nn.Module):
         if attention not in ATTENTIONS:
             raise ValueError(f"model.generator.attention must be one of {ATTENTIONS}, got {attention!r}")
         if encoder_rnn not in ENCODER_RNNS:
-            raise ValueError(f"model.generator.encoder_rnn must be one of {ENCODER_RNNS}, got {encoder_rnn!r}")
+            raise ValueError(f"model.generator.encoder_rnn must be one of {ENCODER_RNNS}, "
+                             f"got {encoder_rnn!r}")
         if None in (pad_id, eos_id, bos_id):
             raise ValueError("Seq2Seq needs a vocabulary with <pad>, <bos> and <eos> (got pad_id="
-                             f"{pad_id}, eos_id={eos_id}, bos_id={bos_id}); use a dialogue datamodule's vocabulary")
+                             f"{pad_id}, eos_id={eos_id}, bos_id={bos_id}); use a dialogue datamodule's "
+                             "vocabulary")
         self.vocab_size, self.pad_id, self.eos_id, self.bos_id = vocab_size, pad_id, eos_id, bos_id
         self.attention, self.hidden_dim = attention, hidden_dim
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
@@ -107,7 +110,8 @@ class Seq2Seq(nn.Module):
 
     # --------------------------------------------------------------- encoder
     def encode(self, context: torch.Tensor) -> Memory:
-        """Encode `context` `[batch, src_len]` (right-padded). A context of only padding attends to position 0."""
+        """Encode `context` `[batch, src_len]` (right-padded). A context of only padding attends to position
+        0."""
         if context.dim() != 2:
             raise ValueError(f"context must be [batch, src_len] token ids, got shape {tuple(context.shape)}")
         mask = context != self.pad_id
@@ -125,8 +129,8 @@ class Seq2Seq(nn.Module):
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Attention of `query` `[n, q_len, hidden]` over the memory rows `rows` (`[n]`, default all).
 
-        Returns the context vectors `[n, q_len, hidden]` and the weights `[n, q_len, src_len]` (zero at padding,
-        summing to 1 over the real context tokens).
+        Returns the context vectors `[n, q_len, hidden]` and the weights `[n, q_len, src_len]` (zero at
+        padding, summing to 1 over the real context tokens).
         """
         keys, states, mask = memory.keys, memory.states, memory.mask
         if rows is not None:
@@ -172,7 +176,8 @@ class Seq2Seq(nn.Module):
         """Consume input vectors `x` `[n, embed]` -> next-token logits `[n, vocab]` and the new state."""
         if self.attention == "bahdanau":
             ctx, _ = self.attend(state.h[-1].unsqueeze(1), memory, state.rows)  # query: h_{t-1}
-            out, (h, c) = self.decoder(torch.cat([x, ctx.squeeze(1)], dim=-1).unsqueeze(1), (state.h, state.c))
+            inputs = torch.cat([x, ctx.squeeze(1)], dim=-1).unsqueeze(1)
+            out, (h, c) = self.decoder(inputs, (state.h, state.c))
         else:
             out, (h, c) = self.decoder(x.unsqueeze(1), (state.h, state.c))
             ctx, _ = self.attend(out, memory, state.rows)
@@ -184,7 +189,8 @@ class Seq2Seq(nn.Module):
 
     @torch.no_grad()
     def sample(self, context: torch.Tensor, max_len: int, decode: str = "sample", **kwargs) -> torch.Tensor:
-        """Responses `[batch, max_len]` for `context` (`decode`: greedy | sample | beam; see `textgan.decoding`)."""
+        """Responses `[batch, max_len]` for `context` (`decode`: greedy | sample | beam; see
+        `textgan.decoding`)."""
         from textgan.decoding import decode as run_decode
 
         return run_decode(self.bind(context), max_len, decode, **kwargs)
@@ -193,8 +199,8 @@ class Seq2Seq(nn.Module):
 class ContextPolicy:
     """`Seq2Seq`'s decoder bound to a batch of contexts: the autoregressive policy `G(y | x)` for one batch.
 
-    States are `DecoderState`s whose `rows` index the bound contexts, so the rollout (`textgan.rollout`) and the
-    decoders (`textgan.decoding`) can select and concatenate rows freely.
+    States are `DecoderState`s whose `rows` index the bound contexts, so the rollout (`textgan.rollout`) and
+    the decoders (`textgan.decoding`) can select and concatenate rows freely.
     """
 
     def __init__(self, model: Seq2Seq, context: torch.Tensor):
@@ -210,7 +216,8 @@ class ContextPolicy:
         return DecoderState(h, c, torch.arange(self.batch_size, device=self.device))
 
     def step(self, tokens: torch.Tensor | None, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
-        """Consume one token per row (`[n]` long; None = `<bos>`) -> next-token logits `[n, vocab]`, new state."""
+        """Consume one token per row (`[n]` long; None = `<bos>`) -> next-token logits `[n, vocab]`, new
+        state."""
         if tokens is None:
             tokens = torch.full_like(state.rows, self.bos_id)
         return self.model.decoder_step(self.model.embedding(tokens), state, self.memory)
@@ -220,8 +227,9 @@ class ContextPolicy:
         return self.step(None, self.initial_state())
 
     def prefix_states(self, tokens: torch.Tensor) -> tuple[list[DecoderState], torch.Tensor]:
-        """For a response batch `tokens` `[batch, tgt_len]` of the bound contexts: `states[t]` is the state after
-        consuming `tokens[:, :t+1]`, `next_logits[:, t]` `[batch, tgt_len, vocab]` the distribution of token t+1."""
+        """For a response batch `tokens` `[batch, tgt_len]` of the bound contexts: `states[t]` is the state
+        after consuming `tokens[:, :t+1]`, `next_logits[:, t]` `[batch, tgt_len, vocab]` the distribution of
+        token t+1."""
         _, state = self.start()
         states, logits = [], []
         for t in range(tokens.shape[1]):
