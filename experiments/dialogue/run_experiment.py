@@ -9,6 +9,7 @@ training discriminator. Writes `results.md` and `dialogue.png` beside this scrip
 
     python experiments/dialogue/run_experiment.py            # everything (~30 min on a shared 2-core CPU)
     python experiments/dialogue/run_experiment.py --report   # only re-evaluate the checkpoints in runs/
+    (finished runs are not trained again unless --rerun)
     python experiments/dialogue/run_experiment.py --quick    # seconds, on chatterbot (checks the script)
 """
 
@@ -228,6 +229,7 @@ def write_report(cfg: dict, res: dict, out_dir: Path, total_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--report", action="store_true", help="only evaluate the runs in runs/")
+    parser.add_argument("--rerun", action="store_true", help="train again runs that already finished")
     parser.add_argument("--quick", action="store_true", help="toy run on chatterbot_en (runs/quick/)")
     args = parser.parse_args()
     cfg = yaml.safe_load((HERE / "config.yaml").read_text())
@@ -239,6 +241,9 @@ def main() -> None:
     t0 = time.time()
     if not args.report:
         for name in cfg["runs"]:
+            if (runs / name / "wall_seconds.json").exists() and not args.rerun:
+                print(f"{name}: already trained in {runs / name} (--rerun to train again)", flush=True)
+                continue
             run_one(name, cfg, runs)
     res = evaluate(cfg, runs)
     train_total = sum(json.loads((runs / n / "wall_seconds.json").read_text())["wall_s"] for n in cfg["runs"])
