@@ -77,8 +77,8 @@ def test_download_and_build(tmp_path, monkeypatch):
 
 
 def test_reproduces_published_hashes(real_data_dir):
-    """Upstream-format poems rebuilt from the shared quatrains5.txt (plus rejected and duplicate poems) give the
-    four published five-character files byte for byte."""
+    """Upstream-format poems rebuilt from the shared quatrains5.txt (plus rejected and duplicate poems)
+    give the four published five-character files byte for byte."""
     root = real_data_dir / "chinese_poetry"
     qs = (root / "quatrains5.txt").read_text(encoding="utf-8").split("\n")[:-1]
     poems = []
@@ -86,7 +86,8 @@ def test_reproduces_published_hashes(real_data_dir):
         lines = [q[k * 5:(k + 1) * 5] for k in range(4)]
         poems.append(p(f" {lines[0]}，{lines[1]}。", f"{lines[2]}，{lines[3]}。 "))
         if i % 1000 == 0:
-            poems += [poems[-1], p(f"{lines[0]}，{lines[1]}。"), p(f"{lines[0]}（注），{lines[1]}。", "甲乙丙丁戊。")]
+            rejected = [p(f"{lines[0]}，{lines[1]}。"), p(f"{lines[0]}（注），{lines[1]}。", "甲乙丙丁戊。")]
+            poems += [poems[-1], *rejected]
     out = poetry_outputs(poems, variants=(5,))
     published = {"quatrains5.txt": "a054a68710dc9c043843a410b6fc2e97bc231d9ee1c0fe247245d4703054c38b",
                  "quatrains5.train.txt": "15b89f2068138b429dd7c2e3460570cb9b5516d72a94cf76177df0adb1e7069d",

@@ -24,8 +24,8 @@ from textgan.data.download import download, write_text_atomic
 from textgan.data.text_file import LinesDataModule, read_lines
 from textgan.data.tokenize import is_test_by_hash
 
-_NLTK = ("https://raw.githubusercontent.com/nltk/nltk/4dc39fbf6965509f7b74316eff239bd110a03b49/nltk_data/corpora/"
-         "gutenberg/")
+_NLTK = ("https://raw.githubusercontent.com/nltk/nltk/4dc39fbf6965509f7b74316eff239bd110a03b49/"
+         "nltk_data/corpora/gutenberg/")
 GUTENBERG_FILES = (  # processing order, sha256 of the upstream file
     ("austen-emma.txt", "71b0923d75fcf2f1faa897b22da8de8e2476d7478a2b22388eb58a3420e00215"),
     ("austen-persuasion.txt", "cec097657cbfeb62aafe178973f514fa07ab66a5e28ea025ebd5d51ca870e40f"),
@@ -35,8 +35,8 @@ GUTENBERG_FILES = (  # processing order, sha256 of the upstream file
     ("chesterton-thursday.txt", "8b431a2a8db84089cd6f83fa66610c3b12c04114609df6e90137c0c58f2c5493"),
     ("melville-moby_dick.txt", "dc2466ee3c2e6e2ea1f86233d142e4b5578fdc1d6f0ca657bee7572202a980c7"),
 )
-SHAKESPEARE_URL = ("https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/"
-                   "data/tinyshakespeare/input.txt")
+SHAKESPEARE_URL = ("https://raw.githubusercontent.com/karpathy/char-rnn/"
+                   "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt")
 SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 OUTPUT_FILES = {"gutenberg": "gutenberg_sentences.txt", "tinyshakespeare": "tinyshakespeare.txt"}
 SENTENCE_BOUNDARY = re.compile(
@@ -68,7 +68,8 @@ def prepare_char_text(root: Path, raw_dir: Path, corpus: str, progress: bool = T
         return
     sentences = []
     for name, digest in GUTENBERG_FILES:
-        sentences += gutenberg_sentences(download(_NLTK + name, raw_dir / name, digest, progress).read_bytes())
+        path = download(_NLTK + name, raw_dir / name, digest, progress)
+        sentences += gutenberg_sentences(path.read_bytes())
     write_text_atomic(root / OUTPUT_FILES[corpus], "".join(f"{s}\n" for s in sentences))
 
 

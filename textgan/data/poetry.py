@@ -1,5 +1,5 @@
-"""`ChinesePoetryDataModule`: classical Chinese quatrains (绝句), the real-text benchmark of SeqGAN (Yu et al.
-2017, sec. 5.2, Table 2), one poem = 4 lines of `variant` (5 or 7) characters, character tokens.
+"""`ChinesePoetryDataModule`: classical Chinese quatrains (绝句), the real-text benchmark of SeqGAN
+(Yu et al. 2017, sec. 5.2, Table 2), one poem = 4 lines of `variant` (5 or 7) characters, character tokens.
 
 The corpus is rebuilt from chinese-poetry/chinese-poetry (MIT; the poems are public domain; traditional
 characters) by the exact rules of `shared/data/chinese_poetry/SOURCE.md`, implemented here:
@@ -13,8 +13,8 @@ characters) by the exact rules of `shared/data/chinese_poetry/SOURCE.md`, implem
 7. `vocabL.tsv`: `char<TAB>count` by count descending, then code point.
 
 Files under `root`: `quatrainsL.txt`, `quatrainsL.{train,test}.txt`, `vocabL.tsv` (16,842 / 15,168 / 1,674
-five-character poems). When they are missing, the 313 upstream JSON files (135 MB) are downloaded to `raw_dir`,
-each verified against `manifests/chinese_poetry.sha256`, and the files are built.
+five-character poems). When they are missing, the 313 upstream JSON files (135 MB) are downloaded to
+`raw_dir`, each verified against `manifests/chinese_poetry.sha256`, and the files are built.
 
 Sequences: the 4·L characters, then `<eos>` (`seq_len = 4·L + 1`), no padding needed.
 """
@@ -63,7 +63,8 @@ def quatrain(paragraphs: Iterable[str], line_len: int) -> str | None:
 
 
 def build_quatrains(poems: Iterable[dict], line_len: int) -> list[str]:
-    """Unique quatrains (first occurrence kept, in order) of `poems` (upstream JSON objects, processing order)."""
+    """Unique quatrains (first occurrence kept, in order) of `poems` (upstream JSON objects, in processing
+    order)."""
     seen: set[str] = set()
     out = []
     for poem in poems:
@@ -100,7 +101,8 @@ def poetry_outputs(poems: Iterable[dict], variants: Iterable[int] = VARIANTS) ->
 
 def upstream_manifest() -> list[tuple[str, str]]:
     """(sha256, path in the repository) of the 313 upstream files, in processing order."""
-    entries = [line.split(None, 1) for line in MANIFEST.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = MANIFEST.read_text(encoding="utf-8").splitlines()
+    entries = [line.split(None, 1) for line in lines if line.strip()]
 
     def order(entry: list[str]) -> tuple[int, int]:
         m = re.search(r"poet\.(tang|song)\.(\d+)\.json$", entry[1])
@@ -117,7 +119,8 @@ def read_upstream_json(path: Path) -> list[dict]:
         raise DataFileError(f"{path} is not valid JSON ({err}). Delete it so that it is downloaded again."
                             ) from err
     if not isinstance(poems, list):
-        raise DataFileError(f"{path} should hold a JSON array of poems. Delete it so that it is downloaded again.")
+        raise DataFileError(f"{path} should hold a JSON array of poems. Delete it so that it is downloaded "
+                            "again.")
     return poems
 
 
@@ -133,7 +136,7 @@ def prepare_poetry(root: Path, raw_dir: Path, progress: bool = True) -> None:
 
 
 class ChinesePoetryDataModule(LinesDataModule):
-    """Quatrains of `variant`-character lines as `[batch, 4·variant + 1]` character ids (see module docstring).
+    """Quatrains of `variant`-character lines as `[batch, 4·variant + 1]` character ids (module docstring).
 
     Args:
         root: folder with (or for) the processed files; `raw_dir` (default `<root>/raw`) caches downloads.
@@ -147,7 +150,8 @@ class ChinesePoetryDataModule(LinesDataModule):
             raise ValueError(f"data.variant must be 5 or 7 (characters per line), got {variant!r}")
         expected = 4 * variant + 1
         if seq_len is not None and seq_len != expected:
-            raise ValueError(f"data.seq_len={seq_len} but {variant}-character quatrains need seq_len={expected} "
+            raise ValueError(f"data.seq_len={seq_len} but {variant}-character quatrains need "
+                             f"seq_len={expected} "
                              f"(4 lines x {variant} characters + <eos>)")
         kwargs.setdefault("tokenize", "char")
         super().__init__(seq_len=expected, **kwargs)
@@ -157,7 +161,8 @@ class ChinesePoetryDataModule(LinesDataModule):
         self.progress = progress
 
     def split_files(self) -> tuple[Path, Path]:
-        return (self.root / f"quatrains{self.variant}.train.txt", self.root / f"quatrains{self.variant}.test.txt")
+        stem = self.root / f"quatrains{self.variant}"
+        return stem.with_name(stem.name + ".train.txt"), stem.with_name(stem.name + ".test.txt")
 
     def prepare_data(self) -> None:
         if not all(p.exists() for p in self.split_files()):
@@ -170,5 +175,6 @@ class ChinesePoetryDataModule(LinesDataModule):
             bad = next((i for i, line in enumerate(lines) if len(line) != n), None)
             if bad is not None:
                 raise DataFileError(f"{path}, line {bad + 1}: a quatrain has {n} characters, this line has "
-                                    f"{len(lines[bad])}. Delete the processed files under {self.root} to rebuild.")
+                                    f"{len(lines[bad])}. Delete the processed files under {self.root} to "
+                                    "rebuild them.")
         return train, test

@@ -3,16 +3,18 @@
 
 Every line-based corpus (poems, English sentences, your file) becomes batches `[batch, seq_len]` of token ids:
 tokens, then `<eos>` (when `add_eos`), then `<pad>`. `seq_len` counts the `<eos>`, so an example keeps at most
-`seq_len - add_eos` tokens; longer ones are truncated (`overlong=truncate`, their first tokens kept) or dropped
-(`overlong=drop`). The vocabulary (`<pad> <bos> <eos> <unk>` + tokens) comes from the training split
+`seq_len - add_eos` tokens; longer ones are truncated (`overlong=truncate`, their first tokens kept) or
+dropped (`overlong=drop`). The vocabulary (`<pad> <bos> <eos> <unk>` + tokens) comes from the training split
 (`min_freq`, `max_size`); tokens of the test split that it lacks become `<unk>`. Validation and test read the
 test split. `test_references` (a list of token lists, the test split after truncation) is what BLEU compares
-generated samples with.
+generated samples with; `bleu_ns`, `self_bleu_ns`, `num_bleu_samples`, `num_self_bleu_samples` tell the
+evaluation (`TextGANModule.bleu_metrics`) which BLEU-n / Self-BLEU-n to log and on how many samples.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -28,8 +30,8 @@ class LinesDataModule(pl.LightningDataModule):
     """Base of the line-based corpora: subclasses implement `load_splits()` (and `prepare_data()` when files
     must be downloaded or built).
 
-    Attributes after `setup()`: `vocab`, `seq_len`, `train_tokens` / `test_tokens` (`[n, seq_len]` LongTensors),
-    `test_references` (list of token lists).
+    Attributes after `setup()`: `vocab`, `seq_len`, `train_tokens` / `test_tokens` (`[n, seq_len]`
+    LongTensors), `test_references` (list of token lists).
     """
 
     def __init__(
@@ -45,6 +47,10 @@ class LinesDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         max_train_examples: int | None = None,
         max_test_examples: int | None = None,
+        bleu_ns: Sequence[int] = (2, 3, 4, 5),
+        self_bleu_ns: Sequence[int] = (2, 3, 4, 5),
+        num_bleu_samples: int = 1000,
+        num_self_bleu_samples: int = 1000,
     ):
         super().__init__()
         if seq_len < 1 + int(add_eos):
@@ -58,6 +64,8 @@ class LinesDataModule(pl.LightningDataModule):
         self.min_freq, self.max_size = min_freq, max_size
         self.batch_size, self.num_workers = batch_size, num_workers
         self.max_train_examples, self.max_test_examples = max_train_examples, max_test_examples
+        self.bleu_ns, self.self_bleu_ns = tuple(bleu_ns or ()), tuple(self_bleu_ns or ())
+        self.num_bleu_samples, self.num_self_bleu_samples = num_bleu_samples, num_self_bleu_samples
         self.vocab: Vocabulary | None = None
         self.train_tokens: torch.Tensor | None = None
         self.test_tokens: torch.Tensor | None = None

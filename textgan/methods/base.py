@@ -4,7 +4,9 @@
 - the phase schedule interface (`phase`, `total_epochs`) read by the progress bar and `train.py`;
 - evaluation on Lightning's validation schedule (`trainer.check_val_every_n_epoch` = `eval_every`):
   NLL-test on held-out real data (when the generator has `log_probs`), then `num_eval_samples` samples scored by
-  the sample metrics that the datamodule supports (NLL-oracle when it has an `oracle`); the decoded samples are
+  the sample metrics that the datamodule supports (NLL-oracle when it has an `oracle`; BLEU-n against its
+  `test_references` and Self-BLEU-n, on the first `num_bleu_samples` / `num_self_bleu_samples` samples,
+  with n from its `bleu_ns` / `self_bleu_ns`); the decoded samples are
   kept in `self.eval_samples` for the sample-logging callback;
 - the MLE step (teacher forcing) that MLE training and every GAN's pre-training use.
 
@@ -19,7 +21,8 @@ import torch
 from textgan.data.vocab import Vocabulary
 from textgan.losses import mle_loss
 from textgan.masks import token_mask
-from textgan.metrics.nll import nll_oracle
+from textgan.metrics.bleu import bleu_scores, self_bleu_scores
+from textgan.metrics.nll import nll_oracle, perplexity
 
 
 class TextGANModule(pl.LightningModule):
@@ -107,6 +110,26 @@ class TextGANModule(pl.LightningModule):
         if oracle is not None:
             oracle.to(samples.device)
             metrics["nll_oracle"] = nll_oracle(oracle, samples)
+        metrics.update(self.bleu_metrics(samples))
+        return metrics
+
+    def bleu_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+        """`bleu<n>` (against the datamodule's `test_references`) and `self_bleu<n>` of decoded `samples`
+        (`textgan.metrics.bleu`); empty when the datamodule has no `test_references`."""
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        references = getattr(dm, "test_references", None)
+        if not references:
+            return {}
+        metrics = {}
+        n_bleu = getattr(dm, "num_bleu_samples", 1000)
+        n_self = getattr(dm, "num_self_bleu_samples", 1000)
+        hyps = [self.vocab.decode(s) for s in samples[: max(n_bleu, n_self)].tolist()]
+        if getattr(dm, "bleu_ns", None) and n_bleu:
+            scores = bleu_scores(hyps[:n_bleu], references, dm.bleu_ns)
+            metrics.update({f"bleu{n}": v for n, v in scores.items()})
+        if getattr(dm, "self_bleu_ns", None) and min(n_self, len(hyps)) >= 2:
+            scores = self_bleu_scores(hyps[:n_self], dm.self_bleu_ns)
+            metrics.update({f"self_bleu{n}": v for n, v in scores.items()})
         return metrics
 
     def _eval_epoch_end(self, prefix: str) -> None:
@@ -115,6 +138,7 @@ class TextGANModule(pl.LightningModule):
             total = self.all_gather(torch.tensor([self._nll_sum, float(self._nll_count)], device=self.device))
             total = total.reshape(-1, 2).sum(0)
             metrics["nll_test"] = (total[0] / total[1]).item()
+            metrics["perplexity"] = perplexity(metrics["nll_test"])
         self._nll_sum, self._nll_count = 0.0, 0
         if self.trainer.sanity_checking:
             return
@@ -123,7 +147,8 @@ class TextGANModule(pl.LightningModule):
         metrics.update(self.sample_metrics(samples))
         self.eval_samples = [self.vocab.to_text(s) for s in samples[:100].tolist()]
         for name, value in metrics.items():
-            self.log(f"{prefix}/{name}", value, sync_dist=True, prog_bar=name in ("nll_oracle", "nll_test"))
+            self.log(f"{prefix}/{name}", value, sync_dist=True,
+                     prog_bar=name in ("nll_oracle", "nll_test", "bleu2"))
         self.log(f"{prefix}/epoch", float(self.current_epoch), sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
