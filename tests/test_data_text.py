@@ -112,3 +112,26 @@ def test_text_file_errors(tmp_path):
     one.write_text("just one line\n")
     with pytest.raises(DataFileError, match="both splits need examples"):
         TextFileDataModule(str(one), seq_len=8).setup()
+
+
+def test_run_logs_bleu_self_bleu_and_perplexity(tmp_path):
+    """`data=text_file ... debug=smoke` trains, evaluates and logs the BLEU family under stable names."""
+    import csv
+
+    from tests.conftest import compose_config
+    from textgan.train import train
+
+    corpus = tmp_path / "corpus.txt"
+    rng = __import__("random").Random(0)
+    words = "the a cat dog sat ran on under mat log".split()
+    corpus.write_text("\n".join(" ".join(rng.choices(words, k=rng.randint(3, 7))) for _ in range(300)) + "\n")
+    cfg = compose_config(["method=mle", "data=text_file", f"data.path={corpus}", "data.seq_len=8",
+                          "data.bleu_ns=[2,3]", "data.self_bleu_ns=[2]", "debug=smoke"], tmp_path / "run")
+    assert cfg.optimized_metric == "val/nll_test"
+    train(cfg)
+    rows = list(csv.DictReader(open(next((tmp_path / "run").rglob("metrics.csv")))))
+    logged = {k for row in rows for k, v in row.items() if v}
+    assert {"val/bleu2", "val/bleu3", "val/self_bleu2", "val/nll_test", "val/perplexity", "test/bleu2"} <= logged
+    assert "val/bleu4" not in logged
+    bleu2 = [float(r["val/bleu2"]) for r in rows if r.get("val/bleu2")]
+    assert all(0.0 <= b <= 1.0 for b in bleu2)
