@@ -124,7 +124,8 @@ def test_run_logs_bleu_self_bleu_and_perplexity(tmp_path):
     corpus = tmp_path / "corpus.txt"
     rng = __import__("random").Random(0)
     words = "the a cat dog sat ran on under mat log".split()
-    corpus.write_text("\n".join(" ".join(rng.choices(words, k=rng.randint(3, 7))) for _ in range(300)) + "\n")
+    lines = [" ".join(rng.choices(words, k=rng.randint(3, 7))) for _ in range(300)]
+    corpus.write_text("\n".join(lines) + "\n")
     cfg = compose_config(["method=mle", "data=text_file", f"data.path={corpus}", "data.seq_len=8",
                           "data.bleu_ns=[2,3]", "data.self_bleu_ns=[2]", "debug=smoke"], tmp_path / "run")
     assert cfg.optimized_metric == "val/nll_test"
