@@ -132,7 +132,8 @@ def test_run_logs_bleu_self_bleu_and_perplexity(tmp_path):
     train(cfg)
     rows = list(csv.DictReader(open(next((tmp_path / "run").rglob("metrics.csv")))))
     logged = {k for row in rows for k, v in row.items() if v}
-    assert {"val/bleu2", "val/bleu3", "val/self_bleu2", "val/nll_test", "val/perplexity", "test/bleu2"} <= logged
+    expected = {"val/bleu2", "val/bleu3", "val/self_bleu2", "val/nll_test", "val/perplexity", "test/bleu2"}
+    assert expected <= logged
     assert "val/bleu4" not in logged
     bleu2 = [float(r["val/bleu2"]) for r in rows if r.get("val/bleu2")]
     assert all(0.0 <= b <= 1.0 for b in bleu2)
