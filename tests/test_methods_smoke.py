@@ -8,8 +8,9 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO, compose_config, read_metrics
 from textgan.train import train
+
+from conftest import REPO, compose_config, read_metrics
 
 
 @pytest.mark.parametrize("method", ["mle", "seqgan"])

@@ -36,7 +36,8 @@ class CNNDiscriminator(nn.Module):
     ):
         super().__init__()
         if len(filter_sizes) != len(num_filters):
-            raise ValueError(f"filter_sizes ({len(filter_sizes)}) and num_filters ({len(num_filters)}) differ in length")
+            raise ValueError(
+                f"filter_sizes ({len(filter_sizes)}) and num_filters ({len(num_filters)}) differ in length")
         self.pad_id, self.l2_reg = pad_id, l2_reg
         self.filter_sizes = tuple(filter_sizes)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
