@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -270,30 +271,45 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
         raise ConfigError(f"cannot parse the overrides: {str(ex).splitlines()[0]}") from None
     # hydra's own settings (launcher, sweeper params, dirs) are Hydra's business
     parsed = [o for o in parsed if not o.key_or_group.startswith("hydra")]
-    base = [o.input_line for o in parsed if not o.is_sweep_override()]
-    variants: list[list[str]] = [] if any(o.is_sweep_override() for o in parsed) else [base]
-    for i, o in enumerate(parsed):
-        if not o.is_sweep_override():
+    first = [_override_text(o, _first(o)) if o.is_sweep_override() else o.input_line for o in parsed
+             if not o.is_sweep_override() or _first(o) is not None]
+    # one composition per value of a swept *group* (method=mle,seqgan); values of swept keys (seed=1,2,3) are
+    # checked on the composed config without composing again
+    variants: list[list[str]] = [first]
+    extra_values: list[tuple[str, str]] = []
+    for o in parsed:
+        if not o.is_sweep_override() or _first(o) is None:
             continue
-        try:
-            values = list(o.sweep_string_iterator())
-        except Exception:  # interval()/tag sweeps of a sweeper: checked by the sweeper
-            continue
-        others = [_override_text(p, next(iter(p.sweep_string_iterator()), None))
-                  if p.is_sweep_override() and _enumerable(p) else p.input_line
-                  for j, p in enumerate(parsed) if j != i and (not p.is_sweep_override() or _enumerable(p))]
-        variants += [[*others, _override_text(o, v)] for v in values]
-    for variant in variants:
+        values = list(o.sweep_string_iterator())[1:]
+        if _is_group(o.key_or_group, config_dir):
+            variants += [[_override_text(p, v) if p is o else t for p, t in zip(_kept(parsed), first)]
+                         for v in values]
+        else:
+            extra_values += [(o.key_or_group, v) for v in values]
+    for i, variant in enumerate(variants):
         try:
             cfg = _compose(variant, config_dir)
         except Exception as ex:
             raise ConfigError(_explain(ex, variant, config_dir)) from None
         validate_config(cfg)
+        if i == 0:
+            for key, text in extra_values:
+                value = yaml.safe_load(text)
+                trial = cfg.copy()
+                OmegaConf.update(trial, key, value, force_add=True)
+                validate_config(trial)
 
 
-def _enumerable(o) -> bool:
+def _first(o) -> str | None:
     try:
-        next(iter(o.sweep_string_iterator()))
-        return True
-    except Exception:
-        return False
+        return next(iter(o.sweep_string_iterator()))
+    except Exception:  # interval()/tag sweeps of a sweeper: the sweeper checks them
+        return None
+
+
+def _kept(parsed: list) -> list:
+    return [o for o in parsed if not o.is_sweep_override() or _first(o) is not None]
+
+
+def _is_group(key: str, config_dir: Path) -> bool:
+    return "/" in key or (config_dir / key.split("@")[0]).is_dir()

@@ -1,0 +1,45 @@
+"""Config mistakes are one-line errors naming the key and the valid choices (not Hydra tracebacks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import compose_config
+from textgan.config_validation import ConfigError, check_overrides, group_options, validate_config
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["method=seqgn"], "method=seqgn: unknown option of group 'method' (did you mean seqgan?); choose one of: "),
+    (["data=oracel"], "data=oracel: unknown option of group 'data' (did you mean oracle?)"),
+    (["method=mle,sqgan", "seed=1,2"], "method=sqgan: unknown option of group 'method'"),
+    (["method=mle", "method.lrr=0.1"], "unknown config key 'method.lrr' (did you mean lr?); valid keys under "
+                                       "'method': epochs, generator, grad_clip, lr,"),
+    (["seeed=1"], "unknown config key 'seeed' (did you mean seed?)"),
+    (["method=mle", "+method.lrr=0.1"], "unknown key 'method.lrr' for textgan.methods.mle.MLE (did you mean lr?)"),
+    (["method=mle", "method.lr=fast"], "'method.lr' must be float, got 'fast' (str)"),
+    (["method.num_rollouts=2.5"], "'method.num_rollouts' must be int, got 2.5 (float)"),
+    (["seed=abc"], "'seed' must be int or null, got 'abc' (str)"),
+    (["optimized_mode=minimum"], "'optimized_mode' must be one of 'min', 'max', got 'minimum'"),
+    (["+seed=3"], "'seed' exists already: set it with seed=..."),
+    (["model.generator.hidden_dim=big"], "'model.generator.hidden_dim' must be int, got 'big' (str)"),
+])
+def test_mistakes_are_one_line_errors(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        check_overrides(overrides)
+    text = str(info.value)
+    assert message in text and "\n" not in text
+    if "unknown option of group 'method'" in message:
+        assert set(group_options("method")) >= {"mle", "seqgan"}
+        assert all(m in text for m in group_options("method"))
+
+
+def test_valid_command_lines_pass():
+    check_overrides(["method=mle,seqgan", "seed=1,2,3", "data=oracle", "debug=smoke"])
+    check_overrides(["method=seqgan", "method.num_rollouts=8", "trainer.max_epochs=3", "ckpt_path=last"])
+
+
+def test_validate_composed_config(tmp_path):
+    cfg = compose_config(["method=mle", "debug=smoke", "+callbacks.samples.num_sampels=3"], tmp_path)
+    with pytest.raises(ConfigError, match=r"unknown key 'callbacks.samples.num_sampels' .*did you mean num_samples"):
+        validate_config(cfg)
+    validate_config(compose_config(["method=mle", "debug=smoke"], tmp_path))
