@@ -43,3 +43,27 @@ def test_validate_composed_config(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key 'callbacks.samples.num_sampels' .*did you mean num_samples"):
         validate_config(cfg)
     validate_config(compose_config(["method=mle", "debug=smoke"], tmp_path))
+
+
+@pytest.mark.parametrize("search, method", [("seqgan_optuna", "seqgan"), ("wgan_optuna", "wgan_gp")])
+def test_optuna_search_spaces_name_real_method_keys(search, method, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs the sweep extra: pip install -e '.[sweep]'")
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    compose_config([f"hparams_search={search}"], tmp_path)
+    hydra_cfg = HydraConfig.get()
+    assert hydra_cfg.runtime.choices["method"] == method and str(hydra_cfg.mode) == "RunMode.MULTIRUN"
+    params = OmegaConf.to_container(hydra_cfg.sweeper.params)
+    cfg = compose_config([f"method={method}"], tmp_path)
+    for key in params:
+        assert OmegaConf.select(cfg, key) is not None, key  # every searched key exists in the method config
+
+
+def test_slurm_launcher_example_composes(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs the sweep extra: pip install -e '.[sweep]'")
+    from hydra.core.hydra_config import HydraConfig
+
+    compose_config(["hydra/launcher=slurm"], tmp_path)
+    launcher = HydraConfig.get().launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.signal_delay_s == 120

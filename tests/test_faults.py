@@ -102,3 +102,20 @@ def test_signal_saves_checkpoint_and_exits_cleanly(signum, tmp_path):
     assert interrupted["global_step"] == 5  # stopped right after batch 0 of epoch 1, not at the end
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["epoch"] == 0  # the resume point: the last completed epoch
+
+
+def test_mid_epoch_checkpoint_resumes_seqgan_from_epoch_start(tmp_path):
+    tiny = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=2", "test=false", "seed=2",
+            "model.discriminator.filter_sizes=[2,3]", "model.discriminator.num_filters=[8,8]"]
+    # SIGTERM after batch 1 of the first adversarial epoch (epoch 2): interrupted.ckpt is a mid-epoch checkpoint
+    with pytest.raises(RunInterrupted):
+        train(compose_config([*tiny, *_with("kill", "SendSignal", signum=int(signal.SIGTERM), epoch=2,
+                                            batch_idx=1)], tmp_path / "a"))
+    ckpt = tmp_path / "a" / "checkpoints" / "interrupted.ckpt"
+    assert torch.load(ckpt, weights_only=True)["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"][
+        "completed"] == 2
+    # resuming restarts epoch 2 from its first batch (SeqGAN draws its negatives there) and finishes the schedule
+    train(compose_config([*tiny, f"ckpt_path={ckpt}"], tmp_path / "b"))
+    m = read_metrics(tmp_path / "b")
+    assert set(m["progress/adversarial_round"]) == {0.0, 1.0}  # both adversarial rounds ran, the first one again
+    assert len(m["train/d_loss"]) == 8  # 2 epochs x 4 batches, every one with D steps

@@ -77,6 +77,33 @@ def set_rng_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+def restart_interrupted_epoch(checkpoint: dict) -> bool:
+    """Make a mid-epoch checkpoint (SIGTERM's `interrupted.ckpt`, Lightning's SLURM `hpc_ckpt_*.ckpt`) resume at
+    the *start* of its epoch: a plain DataLoader cannot skip the batches already seen, and methods prepare an
+    epoch in its first batch (SeqGAN draws its negative pools there). The epoch then runs in full on top of the
+    weights saved mid-epoch: no crash and no lost work, but not the bitwise continuation that an end-of-epoch
+    `last.ckpt` gives. Returns True when the checkpoint was mid-epoch (and has been changed in place)."""
+    try:
+        progress = checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]
+    except (KeyError, TypeError):
+        return False
+    current, total = progress["current"], progress["total"]
+    if current.get("completed", 0) == 0:
+        return False
+    epoch_progress = checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]
+    if epoch_progress.get("completed", 0) >= epoch_progress.get("started", 0):
+        return False  # saved at the end of an epoch (batch counters not reset yet): nothing to rewind
+    done = current["completed"]
+    for key in total:
+        total[key] = max(0, total[key] - current.get(key, 0))
+    for key in current:
+        current[key] = 0
+    progress["is_last_batch"] = False
+    log.warning(f"checkpoint saved after batch {done} of epoch {checkpoint.get('epoch')}: that epoch restarts from "
+                f"its first batch (only end-of-epoch checkpoints resume bitwise)")
+    return True
+
+
 class RNGState(Callback):
     """Saves RNG states in checkpoints and restores them on resume; reseeds each rank of a data-parallel run.
 
@@ -94,6 +121,8 @@ class RNGState(Callback):
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         # called before the fit loop builds the first dataloader iterator: restoring here makes the resumed epoch
         # draw the same shuffling seed as the uninterrupted run did
+        if trainer.state.fn == "fit":
+            restart_interrupted_epoch(checkpoint)
         if "rng_states" in checkpoint and trainer.state.fn == "fit":
             set_rng_states(checkpoint["rng_states"])
             self._restored = True

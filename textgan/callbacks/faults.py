@@ -7,8 +7,9 @@
   gradients dropped), a warning is logged and `train/skipped_steps` counts them.
 - `GracefulInterrupt`: SIGTERM (pre-emption, `scancel`, `kill`) and SIGINT (Ctrl-C) stop the run at the next batch
   boundary, never in the middle of an optimizer step. The state at that point is saved atomically to
-  `<dirpath>/interrupted.ckpt` (usable by `generate.py`); `last.ckpt` (the last completed epoch) stays the resume
-  point, because an epoch boundary is where a resumed run continues bitwise like an uninterrupted one. `train.py`
+  `<dirpath>/interrupted.ckpt`; `last.ckpt` (the last completed epoch) stays the `ckpt_path=last` resume point,
+  because an epoch boundary is where a resumed run continues bitwise like an uninterrupted one (resuming from
+  `interrupted.ckpt` re-runs its epoch from the first batch, see `restart_interrupted_epoch`). `train.py`
   then exits with status 128 + signal number and no traceback. A second Ctrl-C aborts at once.
 """
 
@@ -146,8 +147,8 @@ class GracefulInterrupt(Callback):
             self.signum = int(signal.SIGTERM)
         trainer.save_checkpoint(self.path, weights_only=False)  # full state: weights, optimizers, loops
         log.warning(f"stopped by signal {self.signum} at epoch {trainer.current_epoch}, global step "
-                    f"{trainer.global_step}: saved {self.path}; resume with ckpt_path=last (from the last "
-                    f"completed epoch)")
+                    f"{trainer.global_step}: saved {self.path}; ckpt_path=last resumes bitwise from the last "
+                    f"completed epoch, ckpt_path={self.path} re-runs this epoch on top of the saved weights")
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._restore_sigint()
