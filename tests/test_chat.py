@@ -8,12 +8,13 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO, compose_config
 
 from textgan.chat import ChatError, Responder, main, parse_args
 from textgan.metrics.diversity import average_length, distinct_n
 from textgan.metrics.response_bleu import response_bleu
 from textgan.train import train
+
+from conftest import REPO, compose_config
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import csv
 
 import pytest
 import torch
-from conftest import compose_config
 
 from textgan.data.vocab import Vocabulary
 from textgan.methods.dialogue_seqgan import DialogueSeqGAN
@@ -15,6 +14,8 @@ from textgan.metrics.adversuc import adversarial_success, train_evaluator
 from textgan.models.hierarchical import HierarchicalDiscriminator
 from textgan.models.seq2seq import Seq2Seq
 from textgan.train import train
+
+from conftest import compose_config
 
 VOCAB = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>"] + [f"w{i}" for i in range(12)])
 PAD, EOS = VOCAB.pad_id, VOCAB.eos_id

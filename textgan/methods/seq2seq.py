@@ -128,8 +128,8 @@ class DialogueMethod(TextGANModule):
             self.eval_samples = [f"context: {sep.join(c)} | human: {sep.join(h)} | generated: {sep.join(g)}"
                                  for c, h, g in pairs[:100]]
         for name, value in metrics.items():
-            self.log(f"{prefix}/{name}", value, prog_bar=name in ("nll_test", "bleu2"))
-        self.log(f"{prefix}/epoch", float(self.current_epoch))
+            self.log(f"{prefix}/{name}", value, sync_dist=True, prog_bar=name in ("nll_test", "bleu2"))
+        self.log(f"{prefix}/epoch", float(self.current_epoch), sync_dist=True)
 
 
 class Seq2SeqMLE(DialogueMethod):
