@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import compose_config
 from textgan.config_validation import ConfigError, check_overrides, group_options, validate_config
+
+from conftest import compose_config
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -61,7 +62,8 @@ def test_optuna_search_spaces_name_real_method_keys(search, method, tmp_path):
 
 
 def test_slurm_launcher_example_composes(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs the sweep extra: pip install -e '.[sweep]'")
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher",
+                        reason="needs the sweep extra: pip install -e '.[sweep]'")
     from hydra.core.hydra_config import HydraConfig
 
     compose_config(["hydra/launcher=slurm"], tmp_path)

@@ -8,11 +8,12 @@ import signal
 
 import pytest
 import torch
-from conftest import compose_config, read_metrics
 from pytorch_lightning.callbacks import Callback
 
 from textgan.callbacks.faults import NonFiniteError
 from textgan.train import RunInterrupted, train
+
+from conftest import compose_config, read_metrics
 
 TINY_MLE = ["method=mle", "debug=smoke", "method.epochs=3", "test=false", "seed=5"]
 

@@ -7,9 +7,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import compose_config
 from textgan.data.vocab import Vocabulary
 from textgan.generate import main, poem_lines
+
+from conftest import compose_config
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran"]
 HANZI = list("春眠不覺曉處聞啼鳥夜來風雨聲花落知多少")
@@ -54,7 +55,8 @@ def test_greedy_decoding_is_deterministic(tmp_path, capsys):
 
 
 def test_poem_layout_four_lines_per_poem(tmp_path):
-    assert poem_lines("春眠不覺曉處處聞啼鳥夜來風雨聲花落知多少") == ["春眠不覺曉", "處處聞啼鳥", "夜來風雨聲", "花落知多少"]
+    expected = ["春眠不覺曉", "處處聞啼鳥", "夜來風雨聲", "花落知多少"]
+    assert poem_lines("".join(expected)) == expected
     ckpt = _checkpoint(tmp_path, HANZI, separator="", seq_len=20)
     out = tmp_path / "poems.txt"
     assert main([f"ckpt={ckpt}", "num_samples=3", "--layout", "poem", f"out={out}"]) == 0

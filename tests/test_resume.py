@@ -10,11 +10,12 @@ import time
 
 import pytest
 import torch
-from conftest import compose_config, read_metrics
 from pytorch_lightning.callbacks import Callback
 
 from textgan.callbacks.checkpointing import AtomicCheckpointIO
 from textgan.train import find_last_checkpoint, train
+
+from conftest import compose_config, read_metrics
 
 # SeqGAN at toy size with a small discriminator: 1 G pre-training epoch, 1 D pre-training round, 3 adversarial
 # rounds (epochs 2, 3, 4), 4 batches per epoch, delayed rollout policy (a third network in the checkpoint)

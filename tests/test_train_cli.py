@@ -12,9 +12,10 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, compose_config, read_metrics
 from textgan.report import find_jobs, summary_table
 from textgan.train import train
+
+from conftest import REPO, compose_config, read_metrics
 
 TINY_SEQGAN = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=1", "test=false",
                "model.discriminator.filter_sizes=[2,3]", "model.discriminator.num_filters=[8,8]"]

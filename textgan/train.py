@@ -145,6 +145,21 @@ def _finish_wandb(loggers: list, final: dict[str, float]) -> None:
     wandb.finish()  # in multirun, the next job must not log into this run
 
 
+def _resync_csv_loggers(loggers: list) -> None:
+    """After a `ddp_spawn` fit, the main process's CSVLogger has not seen the columns its children wrote; teach it
+    the file's header so that `test()` appends to the file instead of failing to rewrite it."""
+    import csv
+
+    from pytorch_lightning.loggers import CSVLogger
+
+    for lg in loggers:
+        if isinstance(lg, CSVLogger):
+            path = Path(lg.experiment.metrics_file_path)
+            if path.exists() and not lg.experiment.metrics_keys:
+                with open(path, newline="") as f:
+                    lg.experiment.metrics_keys = next(csv.reader(f), [])
+
+
 # ------------------------------------------------------------------------------------------------ train
 def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""
@@ -194,6 +209,7 @@ def train(cfg: DictConfig) -> float | None:
     metric = trainer.callback_metrics.get(cfg.get("optimized_metric"))  # read before test() resets them
     final = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
     if cfg.get("test"):
+        _resync_csv_loggers(loggers)
         trainer.test(method, datamodule=datamodule, weights_only=True)
         final.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
 
