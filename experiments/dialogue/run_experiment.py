@@ -212,7 +212,9 @@ def write_report(cfg: dict, res: dict, out_dir: Path, total_s: float) -> None:
         + " (ln 2 = 0.693 is a D at chance: in this short run the training discriminator barely separates "
         "sampled from human responses, so the rewards carry little signal; the separately trained evaluator, "
         "which sees the far more generic greedy/beam responses, separates them easily). One seed; the "
-        "differences between the adversarial rows and MLE are small and not tested for significance. "
+        "differences between the adversarial rows and MLE are small and not tested for significance, and part of "
+        "them may come from the 60 extra teacher-forcing (MLE) steps every adversarial run also takes (there is no "
+        "'MLE for 60 more steps' control row). "
         "`<unk>` (words outside the 3,000-word vocabulary) is an ordinary token for every system.",
         "",
         "Paper (Li et al. 2017, Table 1, OpenSubtitles, trained for days on GPUs): AdverSuc MLE-BS "
