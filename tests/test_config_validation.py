@@ -69,3 +69,11 @@ def test_slurm_launcher_example_composes(tmp_path):
     compose_config(["hydra/launcher=slurm"], tmp_path)
     launcher = HydraConfig.get().launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.signal_delay_s == 120
+
+
+def test_missing_checkpoint_file_is_a_config_error(tmp_path):
+    from textgan.train import train
+
+    cfg = compose_config(["method=mle", "debug=smoke", f"ckpt_path={tmp_path}/nowhere.ckpt"], tmp_path / "run")
+    with pytest.raises(ConfigError, match="nowhere.ckpt: no such checkpoint file"):
+        train(cfg)

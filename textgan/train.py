@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
-from textgan.config_validation import validate_config
+from textgan.config_validation import ConfigError, validate_config
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def resolve_ckpt_path(cfg: DictConfig, signature: dict) -> str | None:
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path != "last":
         if ckpt_path is not None and not Path(ckpt_path).is_file():
-            raise FileNotFoundError(f"ckpt_path={ckpt_path}: no such checkpoint file (ckpt_path=last resumes the "
-                                    f"newest run of this config)")
+            raise ConfigError(f"ckpt_path={ckpt_path}: no such checkpoint file (ckpt_path=last resumes the newest "
+                              f"run of this configuration)")
         return ckpt_path
     found = find_last_checkpoint(Path(cfg.paths.output_dir), signature)
     if found is None:
