@@ -153,11 +153,12 @@ def _resync_csv_loggers(loggers: list) -> None:
     from pytorch_lightning.loggers import CSVLogger
 
     for lg in loggers:
-        if isinstance(lg, CSVLogger):
-            path = Path(lg.experiment.metrics_file_path)
-            if path.exists() and not lg.experiment.metrics_keys:
-                with open(path, newline="") as f:
-                    lg.experiment.metrics_keys = next(csv.reader(f), [])
+        path = getattr(lg.experiment, "metrics_file_path", None) if isinstance(lg, CSVLogger) else None
+        if not isinstance(path, str):  # ranks other than 0 hold a dummy experiment
+            continue
+        if Path(path).exists() and not lg.experiment.metrics_keys:
+            with open(path, newline="") as f:
+                lg.experiment.metrics_keys = next(csv.reader(f), [])
 
 
 # ------------------------------------------------------------------------------------------------ train
