@@ -76,3 +76,34 @@ def test_cpu_ddp_two_processes(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
     assert read_metrics(tmp_path)["test/nll_oracle"]
+
+
+def test_seqgan_draws_missing_pools_when_resumed_mid_epoch():
+    """A mid-epoch restore (SIGTERM checkpoint, SLURM requeue) starts at batch > 0 with no negative pools."""
+    from functools import partial
+
+    from textgan.data.vocab import Vocabulary
+    from textgan.methods.seqgan import SeqGAN
+    from textgan.models.cnn import CNNDiscriminator
+    from textgan.models.lstm import LSTMGenerator
+
+    vocab = Vocabulary([str(i) for i in range(12)], specials=())
+    m = SeqGAN(vocab, partial(LSTMGenerator, embed_dim=4, hidden_dim=4),
+               partial(CNNDiscriminator, embed_dim=4, filter_sizes=[1, 2], num_filters=[3, 3]), seq_len=5,
+               g_pretrain_epochs=0, d_pretrain_rounds=1, num_negatives=16, d_epochs=2)
+    d_opt = torch.optim.SGD(m.discriminator.parameters(), lr=0.1)
+    m.optimizers = lambda: (None, None, d_opt)
+    steps = []
+
+    def fake_step(opt, loss, clip=None):  # no Trainer here: plain backward + step
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        steps.append(loss.item())
+
+    m.optimizer_step_with_clip = fake_step
+    assert m.phase == "d_pretrain" and not m._pools
+    before = m.discriminator.output.weight.detach().clone()
+    m.training_step(torch.randint(0, 12, (4, 5)), batch_idx=3)  # the first batch after a mid-epoch restore
+    assert len(m._pools) == 1 and m._pools[0].shape == (16, 5) and len(m._orders[0]) == 2
+    assert len(steps) == 2 and not torch.equal(before, m.discriminator.output.weight)  # d_epochs D updates

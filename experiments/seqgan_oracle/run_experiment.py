@@ -78,7 +78,11 @@ def write_report(cfg: dict) -> None:
     for name in cfg["runs"]:
         out = RUNS / f"{name}_seed{seed}"
         curves[name] = read_curve(out)
-        walls[name] = json.loads((out / "wall_seconds.json").read_text())["wall_s"]
+        wall_file = out / "wall_seconds.json"
+        if wall_file.exists():
+            walls[name] = f"{json.loads(wall_file.read_text())['wall_s'] / 60:.1f} min"
+        else:  # stopped before the end of its schedule (the table then says so)
+            walls[name] = f"unfinished: stopped after epoch {curves[name][-1][0]}"
     seqgan_cfg = dict(o.split("=", 1) for o in cfg["runs"]["seqgan"] if "." in o)
     pre = int(seqgan_cfg["method.g_pretrain_epochs"])
     dpre = int(seqgan_cfg["method.d_pretrain_rounds"])
@@ -146,7 +150,7 @@ def write_report(cfg: dict) -> None:
         "",
         "| run | wall time |",
         "| --- | --- |",
-        *[f"| {name} | {walls[name] / 60:.1f} min |" for name in walls],
+        *[f"| {name} | {walls[name]} |" for name in walls],
         "",
     ]
     (HERE / "results.md").write_text("\n".join(lines))

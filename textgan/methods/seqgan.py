@@ -122,6 +122,7 @@ class SeqGAN(TextGANModule):
         if phase == "g_pretrain":
             self.log("train/g_mle_loss", self.mle_step(batch, g_pre_opt), prog_bar=True)
             return
+        num_pools = 1 if phase == "d_pretrain" else self.d_steps
         if batch_idx == 0:
             if phase == "adversarial":
                 if self.rollout_policy is not None and self.adversarial_round == 0:
@@ -129,7 +130,9 @@ class SeqGAN(TextGANModule):
                 for _ in range(self.g_steps):
                     self.adversarial_generator_step(g_adv_opt)
                 self.log("progress/adversarial_round", float(self.adversarial_round))
-            self.draw_negative_pools(1 if phase == "d_pretrain" else self.d_steps, len(batch))
+            self.draw_negative_pools(num_pools)
+        elif len(self._pools) != num_pools:  # resumed mid-epoch: pools are drawn at batch 0, not checkpointed
+            self.draw_negative_pools(num_pools)
         if self.max_d_batches is None or batch_idx < self.max_d_batches:
             self.discriminator_steps(batch, batch_idx, d_opt)
 
@@ -149,7 +152,7 @@ class SeqGAN(TextGANModule):
         self.log("train/g_pg_loss", loss.detach(), prog_bar=True)
         self.log("train/mean_reward", rewards[:, -1].mean(), prog_bar=True)
 
-    def draw_negative_pools(self, num_pools: int, batch_size: int) -> None:
+    def draw_negative_pools(self, num_pools: int) -> None:
         """Sample `num_pools` sets of negatives from the current G, each with `d_epochs` random orders."""
         n = self.num_negatives or len(self.trainer.datamodule.train_tokens)
         self._pools = [self.generate(n).to(self.device) for _ in range(num_pools)]
