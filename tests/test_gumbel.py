@@ -8,12 +8,13 @@ import math
 
 import pytest
 import torch
-from conftest import compose_config
 
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
 from textgan.methods.gumbel_gan import tau_schedule
 from textgan.models.gumbel_lstm import GumbelLSTMGenerator, OneHotLSTMDiscriminator
 from textgan.sampling import gumbel_softmax
+
+from conftest import compose_config
 
 LOGITS = torch.tensor([1.0, 0.0, -1.0, 2.0])
 

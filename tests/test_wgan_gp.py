@@ -8,10 +8,11 @@ import csv
 import pytest
 import torch
 import torch.nn as nn
-from conftest import compose_config
 
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from textgan.models.conv_resnet import ConvResNetCritic, ConvResNetGenerator
+
+from conftest import compose_config
 
 
 class QuadraticCritic(nn.Module):
