@@ -107,3 +107,12 @@ def test_seqgan_draws_missing_pools_when_resumed_mid_epoch():
     m.training_step(torch.randint(0, 12, (4, 5)), batch_idx=3)  # the first batch after a mid-epoch restore
     assert len(m._pools) == 1 and m._pools[0].shape == (16, 5) and len(m._orders[0]) == 2
     assert len(steps) == 2 and not torch.equal(before, m.discriminator.output.weight)  # d_epochs D updates
+
+
+def test_datamodule_sample_metrics_are_logged_for_any_method(tmp_path):
+    """data=cfg scores grammar validity of samples; MLE (not only the Gumbel GAN) must log it."""
+    cfg = compose_config(["method=mle", "data=cfg", "debug=smoke", "test=false"], tmp_path)
+    train(cfg)
+    m = read_metrics(tmp_path)
+    assert m["val/cfg_valid"] and all(0 <= v <= 1 for v in m["val/cfg_valid"])
+    assert m["val/unique"] and m["val/novel"]

@@ -104,13 +104,19 @@ class TextGANModule(pl.LightningModule):
         self._eval_step(batch)
 
     def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
-        """Metrics of generated `samples` `[n, seq_len]` that the datamodule makes possible."""
+        """Metrics of generated `samples` `[n, seq_len]` that the datamodule makes possible: NLL-oracle (an
+        `oracle`), BLEU / Self-BLEU (`test_references`), and whatever its own `sample_metrics(samples)` returns
+        (e.g. grammar validity, uniqueness and novelty on `data=cfg`)."""
         metrics = {}
-        oracle = getattr(self.trainer.datamodule, "oracle", None) if self._trainer is not None else None
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        oracle = getattr(dm, "oracle", None)
         if oracle is not None:
             oracle.to(samples.device)
             metrics["nll_oracle"] = nll_oracle(oracle, samples)
         metrics.update(self.bleu_metrics(samples))
+        data_metrics = getattr(dm, "sample_metrics", None)
+        if callable(data_metrics):
+            metrics.update(data_metrics(samples))
         return metrics
 
     def bleu_metrics(self, samples: torch.Tensor) -> dict[str, float]:

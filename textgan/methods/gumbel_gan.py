@@ -129,9 +129,5 @@ class GumbelGAN(TextGANModule):
 
     def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
         metrics = super().sample_metrics(samples)
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        data_metrics = getattr(datamodule, "sample_metrics", None)
-        if data_metrics is not None:
-            metrics.update(data_metrics(samples))
         metrics["generator_iteration"] = float(self.generator_iteration)
         return metrics
