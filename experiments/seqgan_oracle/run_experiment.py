@@ -29,16 +29,23 @@ RUNS = HERE / "runs"
 PAPER = {"random": 10.310, "MLE": 9.038, "SeqGAN": 8.736}
 
 
-def run_one(name: str, seed: int, cfg: dict) -> dict:
+def run_one(name: str, seed: int, cfg: dict, resume: bool = False) -> dict:
+    """Run one configuration; with `resume`, continue from its `last.ckpt` (bitwise the same run: RNG states
+    are in the checkpoint) and add the wall time of the interrupted part (`wall_partial.json`)."""
     out = RUNS / f"{name}_seed{seed}"
     cmd = [sys.executable, "run.py", *cfg["common"], *cfg["runs"][name], f"seed={seed}", f"hydra.run.dir={out}"]
+    before = 0.0
+    if resume and (out / "checkpoints" / "last.ckpt").exists():
+        cmd.append(f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}")
+        partial = out / "wall_partial.json"
+        before = json.loads(partial.read_text())["wall_s_before_resume"] if partial.exists() else 0.0
     print("running:", " ".join(cmd[1:]), flush=True)
     t0 = time.time()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    with open(HERE / f"{name}_seed{seed}.log", "w") as log:
+    with open(HERE / f"{name}_seed{seed}.log", "a" if resume else "w") as log:
         subprocess.run(cmd, cwd=REPO, env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
-    wall = time.time() - t0
-    (out / "wall_seconds.json").write_text(json.dumps({"wall_s": wall}))
+    wall = before + time.time() - t0
+    (out / "wall_seconds.json").write_text(json.dumps({"wall_s": wall, "resumed": before > 0}))
     return {"wall_s": wall}
 
 
@@ -161,13 +168,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="only rebuild results.md and the plot")
     parser.add_argument("--only", choices=["mle", "seqgan"], help="run one of the two")
+    parser.add_argument("--resume", action="store_true", help="continue interrupted runs from their last.ckpt")
     args = parser.parse_args()
     cfg = yaml.safe_load((HERE / "config.yaml").read_text())
     if not args.report:
         for seed in cfg["seeds"]:
             for name in cfg["runs"]:
                 if args.only in (None, name):
-                    run_one(name, seed, cfg)
+                    run_one(name, seed, cfg, resume=args.resume)
     if args.only is None or args.report:
         write_report(cfg)
 
