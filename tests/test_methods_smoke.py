@@ -1,16 +1,13 @@
 """End to end through Hydra + train(): debug=smoke runs every phase; seeded runs are identical; a checkpoint
-resumes in the right phase; a 2-process CPU DDP run completes."""
+resumes in the right phase. (The 2-process CPU DDP run is in test_ddp.py.)"""
 
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from textgan.train import train
 
-from conftest import REPO, compose_config, read_metrics
+from conftest import compose_config, read_metrics
 
 
 @pytest.mark.parametrize("method", ["mle", "seqgan"])
@@ -65,17 +62,6 @@ def test_resume_with_another_vocabulary_is_a_clear_error(tmp_path):
                             f"ckpt_path={ckpt_file}"], tmp_path / "b")
     with pytest.raises(Exception, match="vocabulary mismatch|size mismatch"):
         train(other)
-
-
-@pytest.mark.slow
-def test_cpu_ddp_two_processes(tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "run.py", "method=seqgan", "debug=smoke", "trainer=ddp", "trainer.accelerator=cpu",
-           "trainer.devices=2", "num_threads=1", f"hydra.run.dir={tmp_path}"]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
-    assert read_metrics(tmp_path)["test/nll_oracle"]
 
 
 def test_seqgan_draws_missing_pools_when_resumed_mid_epoch():
