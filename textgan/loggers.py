@@ -26,7 +26,7 @@ class ResumableCSVLogger(CSVLogger):
         if os.path.isfile(path):
             with open(path, newline="") as f:
                 previous = list(csv.DictReader(f))
-        writer = super().experiment  # deletes metrics.csv
-        if previous:
+        writer = super().experiment  # deletes metrics.csv (on rank 0; other ranks get a dummy that writes nothing)
+        if previous and isinstance(getattr(writer, "metrics", None), list):
             writer.metrics = previous + writer.metrics  # written back (with any new columns) at the next save
         return writer
