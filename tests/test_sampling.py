@@ -35,3 +35,13 @@ def test_top_k_top_p():
     torch.manual_seed(2)
     s = sample_next(LOGITS.expand(5000, -1), top_k=1)
     assert (s == 0).all()
+
+
+def test_inverse_cdf_many_draws_per_row():
+    torch.manual_seed(3)
+    logits = torch.stack([LOGITS, LOGITS.flip(0)])
+    draws = inverse_cdf(logits, num_samples=100_000)
+    assert draws.shape == (2, 100_000)
+    for row in range(2):
+        freq = torch.bincount(draws[row], minlength=5).float() / draws.shape[1]
+        assert torch.allclose(freq, logits[row].softmax(-1), atol=0.005)

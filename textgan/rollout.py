@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 
 from textgan.masks import pad_after_eos
-from textgan.sampling import sample_next
+from textgan.sampling import inverse_cdf, sample_next
 
 RewardFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -50,17 +50,17 @@ def rollout_completions(policy, sequences: torch.Tensor, num_rollouts: int, temp
     state = None
     block = r * b
     for s in range(1, t_len):
-        # rows of prefix length s (t = s-1) join, starting from the state after their prefix
+        # rows of prefix length s (t = s-1) join, starting from the state after their prefix; their first free
+        # token: num_rollouts draws from each prefix's next-token distribution (no [R*B, vocab] copy)
         new_state = policy.index_state(states[s - 1], row_b)
-        new_logits = next_logits[:, s - 1][row_b]
+        new_tok = inverse_cdf(next_logits[:, s - 1], temperature, num_samples=r).t().reshape(-1)  # row r*B + b
         n_old = (s - 1) * block
         if n_old:
             old_logits, old_state = policy.step(completions[:n_old, s - 1], state)
-            logits = torch.cat([old_logits, new_logits])
+            tok = torch.cat([inverse_cdf(old_logits, temperature), new_tok])
             state = policy.cat_states([old_state, new_state])
         else:
-            logits, state = new_logits, new_state
-        tok = sample_next(logits, temperature)
+            tok, state = new_tok, new_state
         n_active = n_old + block
         if eos is not None:
             fin = finished[:n_active]

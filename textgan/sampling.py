@@ -31,18 +31,20 @@ def gumbel_max(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     return (logits + sample_gumbel(logits.shape, logits.device)).argmax(dim=-1)
 
 
-def inverse_cdf(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """One categorical sample per row of `logits` `[..., vocab]` -> ids `[...]` (long).
+def inverse_cdf(logits: torch.Tensor, temperature: float = 1.0, num_samples: int | None = None) -> torch.Tensor:
+    """Categorical samples from each row of `logits` `[..., vocab]`: ids `[...]` (long), or `[..., num_samples]`
+    independent draws per row when `num_samples` is given (the CDF is built once per row).
 
-    Unnormalised CDF of `exp(logits/T - max)`; the sample is the first index whose cumulative mass exceeds
+    Unnormalised CDF of `exp(logits/T - max)`; a sample is the first index whose cumulative mass exceeds
     `U * total`, U ~ U[0, 1) (`right=True`: a token of zero probability is never drawn).
     """
     logits = logits.float()
     if temperature != 1.0:
         logits = logits / temperature
     cdf = (logits - logits.amax(dim=-1, keepdim=True)).exp_().cumsum_(dim=-1)
-    u = torch.rand(cdf.shape[:-1] + (1,), device=cdf.device) * cdf[..., -1:]
-    return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_max(logits.shape[-1] - 1)
+    u = torch.rand(cdf.shape[:-1] + (num_samples or 1,), device=cdf.device) * cdf[..., -1:]
+    ids = torch.searchsorted(cdf, u, right=True).clamp_max(logits.shape[-1] - 1)
+    return ids if num_samples else ids.squeeze(-1)
 
 
 def greedy(logits: torch.Tensor) -> torch.Tensor:
