@@ -36,7 +36,7 @@ def discriminator_macs(d: CNNDiscriminator, rows: int, seq_len: int) -> float:
     return rows * (conv + feats * 2 * feats + feats * 2)
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
+def matmul_peak(dtype: torch.dtype, n: int = 1024, repeats: int = 3) -> float:
     """Best GMAC/s of an n x n x n matrix product in `dtype`."""
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
