@@ -50,15 +50,25 @@ class TextGANModule(pl.LightningModule):
         self._nll_count = 0
 
     # ------------------------------------------------------------------ schedule
-    @property
-    def total_epochs(self) -> int:
-        """Epochs of the whole schedule (all phases); `train.py` uses it when `trainer.max_epochs` is unset."""
+    def phase_epochs(self) -> tuple[int, ...]:
+        """Epochs of each phase in `phases`, in order (one Lightning epoch = one unit of the method's schedule)."""
         raise NotImplementedError
 
     @property
+    def total_epochs(self) -> int:
+        """Epochs of the whole schedule (all phases); `train.py` uses it when `trainer.max_epochs` is unset."""
+        return sum(self.phase_epochs())
+
+    @property
     def phase(self) -> str:
-        """Name of the current phase (shown by the progress bar)."""
-        return self.phases[0]
+        """Name of the current phase (shown by the progress bar): derived from `current_epoch`, so a resumed
+        checkpoint continues in the phase it was saved in."""
+        end = 0
+        for name, epochs in zip(self.phases, self.phase_epochs()):
+            end += epochs
+            if self.current_epoch < end:
+                return name
+        return self.phases[-1]
 
     def phase_index(self) -> int:
         return self.phases.index(self.phase)

@@ -110,18 +110,8 @@ class DialogueSeqGAN(DialogueMethod):
         self.register_buffer("baseline_updates", torch.zeros((), dtype=torch.long))
 
     # ------------------------------------------------------------------ schedule
-    @property
-    def total_epochs(self) -> int:
-        return self.g_pretrain_epochs + self.d_pretrain_epochs + self.adversarial_epochs
-
-    @property
-    def phase(self) -> str:
-        e = self.current_epoch
-        if e < self.g_pretrain_epochs:
-            return "g_pretrain"
-        if e < self.g_pretrain_epochs + self.d_pretrain_epochs:
-            return "d_pretrain"
-        return "adversarial"
+    def phase_epochs(self) -> tuple[int, ...]:
+        return self.g_pretrain_epochs, self.d_pretrain_epochs, self.adversarial_epochs
 
     def configure_optimizers(self):
         return [

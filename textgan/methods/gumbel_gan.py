@@ -84,9 +84,8 @@ class GumbelGAN(TextGANModule):
         self.straight_through = straight_through
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
 
-    @property
-    def total_epochs(self) -> int:
-        return self.epochs
+    def phase_epochs(self) -> tuple[int, ...]:
+        return (self.epochs,)
 
     @property
     def tau(self) -> float:

@@ -30,9 +30,8 @@ class MLE(TextGANModule):
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.epochs, self.lr = epochs, lr
 
-    @property
-    def total_epochs(self) -> int:
-        return self.epochs
+    def phase_epochs(self) -> tuple[int, ...]:
+        return (self.epochs,)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.generator.parameters(), lr=self.lr)

@@ -159,9 +159,8 @@ class Seq2SeqMLE(DialogueMethod):
         self.generator = self.build_generator(generator)
         self.epochs, self.lr = epochs, lr
 
-    @property
-    def total_epochs(self) -> int:
-        return self.epochs
+    def phase_epochs(self) -> tuple[int, ...]:
+        return (self.epochs,)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.generator.parameters(), lr=self.lr)

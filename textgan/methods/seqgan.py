@@ -90,18 +90,8 @@ class SeqGAN(TextGANModule):
         self._orders: list[list[torch.Tensor]] = []
 
     # ------------------------------------------------------------------ schedule
-    @property
-    def total_epochs(self) -> int:
-        return self.g_pretrain_epochs + self.d_pretrain_rounds + self.adversarial_rounds
-
-    @property
-    def phase(self) -> str:
-        e = self.current_epoch
-        if e < self.g_pretrain_epochs:
-            return "g_pretrain"
-        if e < self.g_pretrain_epochs + self.d_pretrain_rounds:
-            return "d_pretrain"
-        return "adversarial"
+    def phase_epochs(self) -> tuple[int, ...]:
+        return self.g_pretrain_epochs, self.d_pretrain_rounds, self.adversarial_rounds
 
     @property
     def adversarial_round(self) -> int:

@@ -81,9 +81,8 @@ class WGANGP(TextGANModule):
         self._train_ngrams: list[NgramCounts] | None = None
         self._floor: dict[str, float] | None = None
 
-    @property
-    def total_epochs(self) -> int:
-        return self.epochs
+    def phase_epochs(self) -> tuple[int, ...]:
+        return (self.epochs,)
 
     def configure_optimizers(self):
         return [
