@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import random
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader
 
+from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import DEFAULT_SPECIALS, Vocabulary
 from textgan.metrics.cfg_validity import MAX_TOKENS, OPERATORS, PARENTHESES, VARIABLES, cfg_sample_metrics
 
@@ -95,7 +94,7 @@ def generate_cfg_strings(
     return strings
 
 
-class CFGDataModule(pl.LightningDataModule):
+class CFGDataModule(TokensDataModule):
     """Batches of `[batch, seq_len]` grammar strings of at most `seq_len - 1` tokens (paper: 12). Exposes
     `vocab`, `seq_len`, `train_tokens`,
     `test_tokens`, `train_strings` (set of training strings) and `sample_metrics(samples)`."""
@@ -163,15 +162,3 @@ class CFGDataModule(pl.LightningDataModule):
         return cfg_sample_metrics(
             [self.decode(s) for s in samples.tolist()], self.train_strings, self.variables, self.max_tokens
         )
-
-    def _loader(self, tokens: torch.Tensor, shuffle: bool) -> DataLoader:
-        return DataLoader(tokens, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_tokens, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.test_tokens, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_tokens, shuffle=False)

@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader
 
+from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import Vocabulary
 from textgan.models.oracle import build_oracle
 
 
-class OracleDataModule(pl.LightningDataModule):
+class OracleDataModule(TokensDataModule):
     """Batches of `[batch, seq_len]` oracle samples. Exposes `vocab`, `seq_len`, `oracle`, `train_tokens`,
     `test_tokens` for the methods' evaluation."""
 
@@ -72,16 +71,3 @@ class OracleDataModule(pl.LightningDataModule):
         self.prepare_data()
         data = torch.load(self.cache_file, weights_only=True)
         self.train_tokens, self.test_tokens = data["train"], data["test"]
-
-    def _loader(self, tokens: torch.Tensor, shuffle: bool) -> DataLoader:
-        return DataLoader(tokens, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          drop_last=False)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_tokens, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.test_tokens, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_tokens, shuffle=False)

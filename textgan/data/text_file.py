@@ -17,16 +17,15 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader
 
 from textgan.data.download import DataFileError, read_text
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
+from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import Vocabulary
 
 
-class LinesDataModule(pl.LightningDataModule):
+class LinesDataModule(TokensDataModule):
     """Base of the line-based corpora: subclasses implement `load_splits()` (and `prepare_data()` when files
     must be downloaded or built).
 
@@ -102,18 +101,6 @@ class LinesDataModule(pl.LightningDataModule):
         self.train_tokens = encode_padded(self.vocab, train, self.seq_len, self.add_eos)
         self.test_tokens = encode_padded(self.vocab, test, self.seq_len, self.add_eos)
         self.test_references = test
-
-    def _loader(self, tokens: torch.Tensor, shuffle: bool) -> DataLoader:
-        return DataLoader(tokens, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_tokens, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.test_tokens, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_tokens, shuffle=False)
 
 
 def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
