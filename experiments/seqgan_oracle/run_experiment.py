@@ -50,9 +50,11 @@ def run_one(name: str, seed: int, cfg: dict, resume: bool = False) -> dict:
 
 
 def read_curve(out: Path, key: str = "val/nll_oracle") -> list[tuple[int, float]]:
+    """(epochs trained, value) of every evaluation of `key` (`val/...` or `test/...`)."""
+    epoch_key = key.split("/")[0] + "/epoch"
     with open(out / "csv" / "metrics.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r.get(key)]
-    return [(int(float(r["val/epoch"])) + 1, float(r[key])) for r in rows]
+    return [(int(float(r[epoch_key])) + (key.startswith("val/")), float(r[key])) for r in rows]
 
 
 def reference_rows(seed: int) -> dict[str, float]:
@@ -81,10 +83,13 @@ def write_report(cfg: dict) -> None:
 
     seed = cfg["seeds"][0]
     refs = reference_rows(seed)
-    curves, walls = {}, {}
+    curves, walls, finals, resumed = {}, {}, {}, {}
     for name in cfg["runs"]:
         out = RUNS / f"{name}_seed{seed}"
         curves[name] = read_curve(out)
+        test = read_curve(out, "test/nll_oracle")  # after the whole schedule
+        finals[name] = test[-1] if test else curves[name][-1]
+        resumed[name] = (out / "wall_partial.json").exists()
         wall_file = out / "wall_seconds.json"
         if wall_file.exists():
             walls[name] = f"{json.loads(wall_file.read_text())['wall_s'] / 60:.1f} min"
@@ -93,6 +98,7 @@ def write_report(cfg: dict) -> None:
     seqgan_cfg = dict(o.split("=", 1) for o in cfg["runs"]["seqgan"] if "." in o)
     pre = int(seqgan_cfg["method.g_pretrain_epochs"])
     dpre = int(seqgan_cfg["method.d_pretrain_rounds"])
+    adv = int(seqgan_cfg["method.adversarial_rounds"])
     adv_start = pre + dpre
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -109,7 +115,7 @@ def write_report(cfg: dict) -> None:
     fig.tight_layout()
     fig.savefig(HERE / "nll_oracle.png", dpi=120)
 
-    final = {name: curves[name][-1][1] for name in curves}
+    final = {name: finals[name][1] for name in finals}
     best = {name: min(v for _, v in curves[name]) for name in curves}
     at_pre = [v for e, v in curves["seqgan"] if e == pre]
     cpu = platform.processor() or platform.machine()
@@ -118,13 +124,15 @@ def write_report(cfg: dict) -> None:
         "",
         "Written by `python experiments/seqgan_oracle/run_experiment.py` from the runs in `runs/` (configuration:",
         "`config.yaml` here + `conf/`). NLL-oracle = the oracle's mean per-token NLL of 10,000 generated sequences",
-        "(nats; lower is better). One seed (" + str(seed) + ").",
+        "(nats; lower is better), after the whole schedule (final) and at the evaluations every 5 epochs (best).",
+        f"One seed ({seed}). The random generator is PyTorch's default initialisation of the same LSTM (the paper's",
+        "code draws it differently, hence a different 'random' figure).",
         "",
         "| model | NLL-oracle (ours, final) | best during training | paper (Table 1) |",
         "| --- | --- | --- | --- |",
         f"| random generator (untrained LSTM) | {refs['random']:.3f} | | {PAPER['random']:.3f} |",
-        f"| MLE ({curves['mle'][-1][0]} epochs) | {final['mle']:.3f} | {best['mle']:.3f} | {PAPER['MLE']:.3f} |",
-        f"| SeqGAN ({pre} MLE + {dpre} D + {curves['seqgan'][-1][0] - adv_start} adversarial epochs) | "
+        f"| MLE ({finals['mle'][0]} epochs) | {final['mle']:.3f} | {best['mle']:.3f} | {PAPER['MLE']:.3f} |",
+        f"| SeqGAN ({pre} MLE + {dpre} D pre-training + {adv} adversarial epochs) | "
         f"{final['seqgan']:.3f} | {best['seqgan']:.3f} | {PAPER['SeqGAN']:.3f} |",
         f"| oracle's own samples (entropy floor) | {refs['oracle']:.3f} | | |",
         "",
@@ -147,8 +155,13 @@ def write_report(cfg: dict) -> None:
         f"| G pre-training epochs | 120 | {pre} |",
         f"| D pre-training rounds | 50 | {dpre} |",
         f"| real batches per D epoch | 157 (all) | {seqgan_cfg.get('method.max_d_batches', 'all')} |",
-        f"| adversarial rounds | 200 | {curves['seqgan'][-1][0] - adv_start} |",
-        f"| MLE baseline epochs | (to convergence) | {curves['mle'][-1][0]} |",
+        f"| negatives per D pool | 10,000 | {seqgan_cfg.get('method.num_negatives', '10,000')} |",
+        f"| adversarial rounds | 200 | {adv} |",
+        f"| MLE baseline epochs | (to convergence) | {finals['mle'][0]} |",
+        "",
+        "So each adversarial round made 5 x 3 x 4 = 60 D updates instead of ~2,400, and D pre-training",
+        "3 x 3 x 4 = 36 instead of ~23,500: the discriminator is far weaker than the paper's. G's side of a round",
+        "(1 policy-gradient step on 64 sequences, 16 rollouts per prefix) is the paper's.",
         "",
         "## Hardware and time",
         "",
@@ -160,6 +173,21 @@ def write_report(cfg: dict) -> None:
         *[f"| {name} | {walls[name]} |" for name in walls],
         "",
     ]
+    if any(resumed.values()):
+        lines += [
+            "## Interruptions",
+            "",
+            *[f"- `{name}` was stopped once and resumed from its `last.ckpt` (`--resume`; checkpoints hold the RNG "
+              "states, so the run continues as if uninterrupted); its wall time adds both parts. Its evaluations "
+              "before the interruption are missing from its CSV log (Lightning's CSVLogger deleted the file on "
+              "resume, since fixed by `textgan.loggers.ResumableCSVLogger`), so its curve starts after it."
+              for name, r in resumed.items() if r],
+            "- The SeqGAN run was stopped at epoch 25 (of its 30 MLE pre-training epochs) to cut the D budget to",
+            "  what `config.yaml` now says (`max_d_batches` 20 -> 4, `num_negatives` 10,000 -> 512): at the first",
+            "  setting the adversarial phase would not have finished in this session. Neither setting is used before D",
+            "  pre-training starts (epoch 31), so the run is the one `config.yaml` describes.",
+            "",
+        ]
     (HERE / "results.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
