@@ -13,7 +13,6 @@ torch.set_num_threads(1)
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 REPO = Path(__file__).resolve().parents[1]
-CONF = REPO / "conf"
 
 
 @pytest.fixture(autouse=True)
@@ -24,18 +23,9 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 def compose_config(overrides: list[str], output_dir: Path):
     """Compose `conf/config.yaml` with `overrides` as `run.py` would, with outputs under `output_dir`."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
+    from textgan.train import compose_config as compose
 
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose("config", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):  # run.py's main() receives the config without the `hydra` node
-        del cfg["hydra"]
-    return cfg
+    return compose(overrides, output_dir)
 
 
 def shared_data_dir() -> Path | None:

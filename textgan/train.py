@@ -161,6 +161,27 @@ def _resync_csv_loggers(loggers: list) -> None:
                 lg.experiment.metrics_keys = next(csv.reader(f), [])
 
 
+# ------------------------------------------------------------------------------------------------ compose
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def compose_config(overrides: list[str], output_dir: str | os.PathLike) -> DictConfig:
+    """Compose `conf/config.yaml` with `overrides` as `run.py` would, outputs under `output_dir` (for scripts and
+    tests that call `train` without `@hydra.main`). Hydra's runtime config is registered so `${hydra:...}`
+    interpolations resolve; the returned config has no `hydra` node, like the one `run.py`'s main receives."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose("config", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
 # ------------------------------------------------------------------------------------------------ train
 def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""

@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 from hydra.utils import instantiate  # noqa: E402
 
 from textgan.methods.gumbel_gan import tau_schedule  # noqa: E402
+from textgan.train import compose_config as compose  # noqa: E402
 from textgan.train import train  # noqa: E402
 
 MAX_TIME = os.environ.get("GUMBEL_CFG_MAX_TIME", "00:00:06:00")  # per run (dd:hh:mm:ss)
@@ -67,24 +68,6 @@ RUNS = {
         "method.straight_through=true",
     ],
 }
-
-
-def compose(overrides: list[str], output_dir: Path):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
-        cfg = hydra_compose(
-            "config", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True
-        )
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):  # run.py's main() receives the config without the `hydra` node
-        del cfg["hydra"]
-    return cfg
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
+from textgan.train import compose_config as compose  # noqa: E402
 from textgan.train import train  # noqa: E402
 
 MAX_TIME = os.environ.get("WGAN_CHAR_MAX_TIME", "00:00:20:00")  # dd:hh:mm:ss
@@ -44,24 +45,6 @@ PUBLISHED = (
     "0.62-0.65 at ~1.9k generator iterations (the PyTorch port of the paper's code, width 512, 1B Word)"
 )
 DATA_ROOT = Path(os.environ.get("TEXTGAN_DATA", "/work/shared/data"))
-
-
-def compose(overrides: list[str], output_dir: Path):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
-        cfg = hydra_compose(
-            "config", overrides=[*overrides, f"paths.output_dir={output_dir}"], return_hydra_config=True
-        )
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):  # run.py's main() receives the config without the `hydra` node
-        del cfg["hydra"]
-    return cfg
 
 
 def build_config(out: Path):
