@@ -45,3 +45,28 @@ def test_inverse_cdf_many_draws_per_row():
     for row in range(2):
         freq = torch.bincount(draws[row], minlength=5).float() / draws.shape[1]
         assert torch.allclose(freq, logits[row].softmax(-1), atol=0.005)
+
+
+@pytest.mark.parametrize("vocab", [1, 2, 7, 64, 300, 5003])
+def test_inverse_cdf_two_levels_match_softmax_for_any_vocab(vocab):
+    """Blocks of tokens j, j + blocks, ... plus a shorter tail block: every token keeps its softmax probability,
+    for vocabularies with and without a tail, including zero-probability tokens inside a block and in the tail."""
+    torch.manual_seed(5)
+    logits = torch.randn(vocab) * 2
+    zero = [i for i in (3, vocab - 1) if vocab > 5]
+    logits[zero] = float("-inf")
+    draws = inverse_cdf(logits.expand(2, 3, vocab), num_samples=40_000)
+    assert draws.shape == (2, 3, 40_000)
+    freq = torch.bincount(draws.flatten(), minlength=vocab).float() / draws.numel()
+    p = logits.softmax(-1)
+    # a binomial frequency over 240k draws has standard deviation <= 0.001
+    assert (freq - p).abs().max() < 5 * (p * (1 - p) / draws.numel()).sqrt().max() + 1e-9
+    assert all(freq[i] == 0 for i in zero)
+
+
+def test_inverse_cdf_rows_are_independent_and_shaped():
+    torch.manual_seed(6)
+    logits = torch.full((4, 5, 50), -30.0)
+    target = torch.randint(0, 50, (4, 5))
+    logits.scatter_(-1, target.unsqueeze(-1), 30.0)  # each row puts all its mass on its own token
+    assert torch.equal(inverse_cdf(logits), target)

@@ -2,9 +2,9 @@
 
 All functions act on the last dimension of `logits` (`[..., vocab]`).
 
-- `inverse_cdf`: exact categorical sampling by inverting the cumulative distribution with one uniform per row. The
-  default sampler: at vocab 5000 on 2 CPU cores it is ~7x faster than `torch.multinomial` and ~6x faster than
-  Gumbel-max (whose exponential noise for every logit dominates); measured by `experiments/bench_rollout.py`.
+- `inverse_cdf`: exact categorical sampling by inverting the cumulative distribution (two levels: block, then
+  token). The default sampler: at vocab 5000 on 2 CPU cores it is several times faster than `torch.multinomial`
+  and than Gumbel-max (whose exponential noise for every logit dominates).
 - `gumbel_max`: exact categorical sampling as `argmax(logits/T + Gumbel)` (one noise draw per logit).
 - `gumbel_softmax`: the continuous relaxation `softmax((logits + g) / tau)` of Jang et al. 2017 /
   Maddison et al. 2017, as used by the Gumbel-softmax GAN (Kusner & Hernandez-Lobato 2016); `hard=True` gives the
@@ -13,6 +13,8 @@ All functions act on the last dimension of `logits` (`[..., vocab]`).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -33,18 +35,50 @@ def gumbel_max(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
 
 def inverse_cdf(logits: torch.Tensor, temperature: float = 1.0, num_samples: int | None = None) -> torch.Tensor:
     """Categorical samples from each row of `logits` `[..., vocab]`: ids `[...]` (long), or `[..., num_samples]`
-    independent draws per row when `num_samples` is given (the CDF is built once per row).
+    independent draws per row when `num_samples` is given (the distribution is built once per row).
 
-    Unnormalised CDF of `exp(logits/T - max)`; a sample is the first index whose cumulative mass exceeds
-    `U * total`, U ~ U[0, 1) (`right=True`: a token of zero probability is never drawn).
+    Two-level inversion of the CDF of `softmax(logits / T)`: the vocabulary is cut into about sqrt(vocab) blocks
+    of about sqrt(vocab) tokens; a first uniform picks a block by its probability mass (one vectorised sum over the
+    vocabulary instead of a sequential cumulative sum), a second uniform picks a token inside that block in
+    proportion to its probability. The product of the two choices is exactly the categorical distribution.
+    `torch.softmax` is one fused pass (its exponential is cheaper than `Tensor.exp`), so at vocabulary 5000 on
+    2 CPU cores a draw costs about half of a full-vocabulary cumsum inversion (`experiments/bench_rollout.py`).
+    A token of probability zero is never drawn.
     """
     logits = logits.float()
     if temperature != 1.0:
         logits = logits / temperature
-    cdf = (logits - logits.amax(dim=-1, keepdim=True)).exp_().cumsum_(dim=-1)
-    u = torch.rand(cdf.shape[:-1] + (num_samples or 1,), device=cdf.device) * cdf[..., -1:]
-    ids = torch.searchsorted(cdf, u, right=True).clamp_max(logits.shape[-1] - 1)
-    return ids if num_samples else ids.squeeze(-1)
+    lead, vocab = logits.shape[:-1], logits.shape[-1]
+    probs = torch.softmax(logits.reshape(-1, vocab), dim=-1)  # [n, V]
+    n, draws = probs.shape[0], num_samples or 1
+    # block j holds tokens j, j + blocks, j + 2 * blocks, ... (block sums then add contiguous vectors); the
+    # vocab % blocks tokens left over form one more block, shorter than the others
+    blocks = math.isqrt(vocab)
+    blocks = blocks // 8 * 8 or blocks  # a multiple of the SIMD width when the vocabulary is large enough
+    size, full = vocab // blocks, vocab // blocks * blocks
+    mass = probs[:, :full].view(n, size, blocks).sum(dim=1)  # [n, blocks]
+    if full < vocab:
+        mass = torch.cat([mass, probs[:, full:].sum(dim=-1, keepdim=True)], dim=1)
+    block_cdf = mass.cumsum_(dim=-1)  # [n, blocks (+1)]
+    u = _uniform_below(block_cdf[:, -1:], (n, draws))
+    block = torch.searchsorted(block_cdf, u, right=True)  # [n, draws]
+    member = torch.arange(size, device=probs.device)
+    tail = block == blocks
+    index = torch.where(tail.unsqueeze(-1), full + member, block.unsqueeze(-1) + member * blocks)  # [n, draws, size]
+    inside = index < vocab
+    within = probs.gather(1, index.view(n, -1).clamp_max(vocab - 1)).view(n, draws, size).mul_(inside)
+    within_cdf = within.cumsum_(dim=-1)
+    u = _uniform_below(within_cdf[..., -1:], (n, draws, 1))
+    pos = torch.searchsorted(within_cdf, u, right=True)  # [n, draws, 1]
+    ids = index.gather(-1, pos).squeeze(-1)
+    return ids.view(lead + (draws,)) if num_samples else ids.view(lead)
+
+
+def _uniform_below(total: torch.Tensor, shape: tuple) -> torch.Tensor:
+    """`U * total` with U ~ U[0, 1), kept strictly below `total` (rounding could otherwise reach it and pick an entry
+    past the last one with positive mass)."""
+    u = torch.rand(shape, device=total.device) * total
+    return torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))
 
 
 def greedy(logits: torch.Tensor) -> torch.Tensor:
