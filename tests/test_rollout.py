@@ -1,11 +1,13 @@
 """Monte Carlo rollouts (`textgan.rollout`): shapes, prefixes kept, the rest sampled from the policy, the last
 column, and an expected reward computed by hand."""
 
+import pytest
 import torch
 import torch.nn as nn
 
+from textgan.models.cnn import CNNDiscriminator
 from textgan.models.lstm import LSTMGenerator
-from textgan.rollout import mc_rewards, rollout_completions, update_rollout_policy
+from textgan.rollout import mc_rewards, rollout_completions, shares_prefix, update_rollout_policy
 
 
 class UniformPolicy(LSTMGenerator):
@@ -92,11 +94,13 @@ class CountingPolicy:
         return (torch.cat([s[0] for s in states]),)
 
 
-def test_continuations_are_conditioned_on_the_prefix():
-    """Each completion continues from its own prefix (a known defect: restarting or using another row's state)."""
+@pytest.mark.parametrize("step_rows", [1, 4, 512])
+def test_continuations_are_conditioned_on_the_prefix(step_rows):
+    """Each completion continues from its own prefix (a known defect: restarting or using another row's state),
+    however the rows of a prefix length are sliced (`step_rows`)."""
     v, T = 10, 6
     seqs = torch.tensor([[3, 7, 1, 9, 4, 0], [5, 5, 5, 5, 5, 5]])
-    comp = rollout_completions(CountingPolicy(v), seqs, num_rollouts=3).view(T - 1, 3, 2, T)
+    comp = rollout_completions(CountingPolicy(v), seqs, num_rollouts=3, step_rows=step_rows).view(T - 1, 3, 2, T)
     for t in range(T - 1):
         for b in range(2):
             last = seqs[b, t].item()
@@ -105,12 +109,13 @@ def test_continuations_are_conditioned_on_the_prefix():
                 assert comp[t, r, b].tolist() == expected
 
 
-def test_eos_ends_rollouts_and_padding_follows():
+@pytest.mark.parametrize("step_rows", [7, 512])
+def test_eos_ends_rollouts_and_padding_follows(step_rows):
     torch.manual_seed(4)
     eos, pad = 1, 0
     g = UniformPolicy(4, eos_id=eos, pad_id=pad)
     seqs = torch.tensor([[2, 1, 0, 0, 0], [3, 3, 2, 3, 2]])
-    comp = rollout_completions(g, seqs, num_rollouts=50).view(4, 50, 2, 5)
+    comp = rollout_completions(g, seqs, num_rollouts=50, step_rows=step_rows).view(4, 50, 2, 5)
     # row 0 ended at t=1: completions of prefixes that contain the <eos> are all padding afterwards
     assert (comp[1:, :, 0, 2:] == pad).all()
     # in every completion, everything after the first <eos> is <pad>
@@ -147,3 +152,41 @@ def test_batched_rollouts_agree_with_the_original_loop():
     slow = mc_rewards_loop(g, reward, seqs.repeat(300, 1), num_rollouts=10).view(300, 3, 5).mean(0)
     assert torch.allclose(fast, slow, atol=0.02), (fast, slow)
     assert torch.allclose(fast[:, -1], slow[:, -1], atol=1e-6)
+
+
+def test_prefix_sharing_reward_gets_whole_groups_of_one_prefix():
+    """A reward marked `shares_prefix` is called once per chunk of one prefix length, with `prefix_len` and
+    `group`, and what mc_rewards promises holds: rows i and i + group share tokens[:prefix_len], and the first
+    `group` rows are the batch's own prefixes, in batch order."""
+    torch.manual_seed(7)
+    g = LSTMGenerator(9, 4, 4)
+    seqs = g.sample(3, 6)
+    calls = []
+
+    @shares_prefix
+    def reward(tokens, prefix_len=0, group=None):
+        calls.append((len(tokens), prefix_len, group))
+        if group:
+            assert len(tokens) % group == 0
+            assert torch.equal(tokens[:group, :prefix_len], seqs[:, :prefix_len])
+            shared = tokens[:, :prefix_len].view(-1, group, prefix_len)
+            assert (shared == shared[:1]).all()
+        return (tokens == 2).float().mean(dim=1)
+
+    q = mc_rewards(g, reward, seqs, num_rollouts=4, reward_batch_size=7)  # chunks of 2 groups = 6 rows
+    assert q.shape == (3, 6)
+    shared_calls = [c for c in calls if c[2]]
+    assert sorted({c[1] for c in shared_calls}) == [1, 2, 3, 4, 5]
+    assert all(n == 6 for n, _, _ in shared_calls) and sum(n for n, _, _ in shared_calls) == 5 * 4 * 3
+
+
+def test_discriminator_rewards_with_and_without_prefix_sharing_agree():
+    """Same seed -> same completions; D's shared-prefix scoring changes only the cost, not the rewards."""
+    torch.manual_seed(8)
+    g, d = LSTMGenerator(40, 8, 8).eval(), CNNDiscriminator(40, embed_dim=8).eval()
+    seqs = g.sample(5, 12)
+    torch.manual_seed(9)
+    shared = mc_rewards(g, d.prob_real, seqs, num_rollouts=3)
+    torch.manual_seed(9)
+    plain = mc_rewards(g, lambda x: d.prob_real(x), seqs, num_rollouts=3)  # an unmarked function: no sharing
+    assert torch.allclose(shared, plain, atol=1e-6)

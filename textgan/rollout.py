@@ -26,6 +26,18 @@ from textgan.sampling import inverse_cdf, sample_next
 RewardFn = Callable[[torch.Tensor], torch.Tensor]
 
 
+def shares_prefix(reward_fn: Callable) -> Callable:
+    """Mark `reward_fn(tokens, prefix_len=0, group=None)` as able to reuse work on a shared prefix.
+
+    `mc_rewards` then scores the completions of each prefix length `t+1` in chunks whose rows `i` and `i + group`
+    share `tokens[:, :t+1]` (one row per prefix in the first `group` rows), and passes `prefix_len=t+1` and
+    `group`; e.g. `CNNDiscriminator.prob_real` computes the windows inside the prefix once per group.
+    Works on functions and methods (a bound method reads the attribute of its function).
+    """
+    reward_fn.shares_prefix = True
+    return reward_fn
+
+
 @torch.no_grad()
 def chunked(reward_fn: RewardFn, sequences: torch.Tensor, batch_size: int) -> torch.Tensor:
     """`reward_fn` over `[n, seq_len]` in chunks of `batch_size` rows -> `[n]` float32."""
@@ -33,41 +45,56 @@ def chunked(reward_fn: RewardFn, sequences: torch.Tensor, batch_size: int) -> to
 
 
 @torch.no_grad()
-def rollout_completions(policy, sequences: torch.Tensor, num_rollouts: int, temperature: float = 1.0) -> torch.Tensor:
+def rollout_completions(
+    policy, sequences: torch.Tensor, num_rollouts: int, temperature: float = 1.0, step_rows: int = 512
+) -> torch.Tensor:
     """Every Monte Carlo completion of every proper prefix of `sequences` `[batch, seq_len]`.
 
     Returns `[(seq_len - 1) * num_rollouts * batch, seq_len]` long: row `(t * num_rollouts + n) * batch + b` keeps
     `sequences[b, :t+1]` and continues with tokens sampled from `policy` (then `<pad>` after an `<eos>`).
+
+    The rows of one prefix length form a block that joins at step t+1 and is advanced in slices of at most
+    `step_rows` rows, each with its own policy state: a slice's logits `[step_rows, vocab]` stay in cache while
+    they are sampled, and no state is ever concatenated or copied.
     """
     b, t_len = sequences.shape
     r, eos, pad = num_rollouts, policy.eos_id, policy.pad_id
     states, next_logits = policy.prefix_states(sequences)
     row_b = torch.arange(b, device=sequences.device).repeat(r)  # batch index of each row of one prefix block
     completions = sequences[row_b].repeat(t_len - 1, 1)  # [(T-1)*R*B, T], prefixes already in place
+    finished = None
     if eos is not None:
         ended = (sequences == eos).long().cumsum(dim=1) > 0  # [B, T]: an <eos> at or before t
         finished = ended[:, : t_len - 1].t()[:, row_b].reshape(-1)  # rows whose prefix already ended
-    state = None
-    block = r * b
+    block, step_rows = r * b, max(1, step_rows)
+    slices: list[tuple[int, int, object]] = []  # (first row, end row, policy state) of every active slice
     for s in range(1, t_len):
-        # rows of prefix length s (t = s-1) join, starting from the state after their prefix; their first free
-        # token: num_rollouts draws from each prefix's next-token distribution (no [R*B, vocab] copy)
-        new_state = policy.index_state(states[s - 1], row_b)
-        new_tok = inverse_cdf(next_logits[:, s - 1], temperature, num_samples=r).t().reshape(-1)  # row r*B + b
-        n_old = (s - 1) * block
-        if n_old:
-            old_logits, old_state = policy.step(completions[:n_old, s - 1], state)
-            tok = torch.cat([inverse_cdf(old_logits, temperature), new_tok])
-            state = policy.cat_states([old_state, new_state])
-        else:
-            tok, state = new_tok, new_state
-        n_active = n_old + block
-        if eos is not None:
-            fin = finished[:n_active]
-            tok = tok.masked_fill(fin, pad)
-            finished[:n_active] = fin | (tok == eos)
-        completions[:n_active, s] = tok
+        # advance every slice that already has free tokens by one step
+        advanced = []
+        for lo, hi, state in slices:
+            logits, state = policy.step(completions[lo:hi, s - 1], state)
+            _put(completions, finished, lo, hi, s, inverse_cdf(logits, temperature), eos, pad)
+            advanced.append((lo, hi, state))
+        # the rows of prefix length s join: num_rollouts draws from each prefix's next-token distribution
+        first = inverse_cdf(next_logits[:, s - 1], temperature, num_samples=r).t().reshape(-1)  # row n*B + b
+        base = (s - 1) * block
+        _put(completions, finished, base, base + block, s, first, eos, pad)
+        for lo in range(0, block, step_rows):
+            hi = min(lo + step_rows, block)
+            advanced.append((base + lo, base + hi, policy.index_state(states[s - 1], row_b[lo:hi])))
+        slices = advanced
     return completions
+
+
+def _put(completions: torch.Tensor, finished: torch.Tensor | None, lo: int, hi: int, s: int, tokens: torch.Tensor,
+         eos: int | None, pad: int | None) -> None:
+    """Write sampled `tokens` into column `s` of rows `lo:hi`: `<pad>` for rows that already ended, and mark the
+    rows that end now."""
+    if finished is not None:
+        done = finished[lo:hi]
+        tokens = tokens.masked_fill(done, pad)
+        finished[lo:hi] = done | (tokens == eos)
+    completions[lo:hi, s] = tokens
 
 
 @torch.no_grad()
@@ -84,7 +111,9 @@ def mc_rewards(
     Entry `[b, t]` is the mean of `reward_fn` over `num_rollouts` completions of `sequences[b, :t+1]` sampled from
     `generator` (the rollout policy); the last column is `reward_fn(sequences)`. `reward_fn` maps
     `[n, seq_len]` long to `[n]` (e.g. `CNNDiscriminator.prob_real`); it is called on chunks of at most
-    `reward_batch_size` rows, under `torch.no_grad()` and whatever autocast the caller runs in.
+    `reward_batch_size` rows, under `torch.no_grad()` and whatever autocast the caller runs in. A reward function
+    marked with `shares_prefix` also receives `prefix_len` and `group` (chunks are then whole multiples of `batch`
+    rows) and may compute the part of its work that depends only on the prefix once per prefix.
     """
     if sequences.dim() != 2:
         raise ValueError(f"sequences must be [batch, seq_len], got shape {tuple(sequences.shape)}")
@@ -95,7 +124,16 @@ def mc_rewards(
     if t_len == 1:
         return final[:, None]
     completions = rollout_completions(generator, sequences, num_rollouts, temperature)
-    scores = chunked(reward_fn, completions, reward_batch_size)
+    if getattr(reward_fn, "shares_prefix", False):
+        # one prefix length at a time, in chunks of whole groups of `b` rows that share their prefixes
+        rows = max(1, reward_batch_size // b) * b
+        blocks = completions.split(num_rollouts * b)
+        scores = torch.cat([
+            reward_fn(chunk, prefix_len=t + 1, group=b).float()
+            for t, block in enumerate(blocks) for chunk in block.split(rows)
+        ])
+    else:
+        scores = chunked(reward_fn, completions, reward_batch_size)
     per_prefix = scores.view(t_len - 1, num_rollouts, b).mean(dim=1).t()  # [B, T-1]
     return torch.cat([per_prefix, final[:, None]], dim=1)
 
