@@ -35,6 +35,7 @@ TOP_LEVEL_SCHEMA: dict[str, tuple] = {
     "test": (bool,),
     "ckpt_path": (str, type(None)),
     "num_threads": (int, type(None)),
+    "keep_freed_memory": (bool,),
     "eval_every": (int,),
     "optimized_metric": (str,),
     "optimized_mode": ("min", "max"),

@@ -23,11 +23,13 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
 from textgan.config_validation import ConfigError, validate_config
+from textgan.cpu_memory import keep_freed_memory
 
 log = logging.getLogger(__name__)
 
 # keys that do not change what a run computes: a run differing only in these is "the same run" for ckpt_path=last
-RESUME_IGNORED_KEYS = ("paths", "ckpt_path", "logger", "callbacks", "trainer", "num_threads", "test", "hydra")
+RESUME_IGNORED_KEYS = ("paths", "ckpt_path", "logger", "callbacks", "trainer", "num_threads", "keep_freed_memory",
+                       "test", "hydra")
 
 
 class RunInterrupted(SystemExit):
@@ -190,6 +192,8 @@ def train(cfg: DictConfig) -> float | None:
         pl.seed_everything(cfg.seed, workers=True)
     if cfg.get("num_threads"):
         torch.set_num_threads(cfg.num_threads)
+    if cfg.get("keep_freed_memory", True):
+        keep_freed_memory()
     if "WANDB_MODE" not in os.environ and not wandb_logged_in():
         os.environ["WANDB_MODE"] = "offline"  # never wait for a login; sync later with `wandb sync`
     _configure_wandb(cfg)
