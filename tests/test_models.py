@@ -97,6 +97,9 @@ def test_cnn_window_products_equal_conv1d_values_and_gradients():
         grads = [torch.autograd.grad(p.sum(), [c.weight for c in d.convs] + [d.embedding.weight]) for p in (ours, ref)]
         for a, b in zip(*grads):
             assert torch.allclose(a, b, atol=1e-6)
+        many = torch.randint(0, 40, (300, length))  # no gradients, many rows: one product per window
+        with torch.no_grad():
+            assert torch.allclose(d.prob_real(many), _reference_prob_real(d, many), atol=1e-6)
 
 
 def test_cnn_shared_prefix_scores_equal_full_scores():
