@@ -47,7 +47,7 @@ def test_inverse_cdf_many_draws_per_row():
         assert torch.allclose(freq, logits[row].softmax(-1), atol=0.005)
 
 
-@pytest.mark.parametrize("vocab", [1, 2, 7, 64, 300, 5003])
+@pytest.mark.parametrize("vocab", [1, 2, 7, 64, 300, 5000, 5003])
 def test_inverse_cdf_two_levels_match_softmax_for_any_vocab(vocab):
     """Blocks of tokens j, j + blocks, ... plus a shorter tail block: every token keeps its softmax probability,
     for vocabularies with and without a tail, including zero-probability tokens inside a block and in the tail."""
