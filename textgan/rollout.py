@@ -8,9 +8,10 @@ sequences that keep the prefix `y_0..y_t` and sample the rest from a rollout pol
 Li et al. (2017) reuse it for dialogue ("REGS"). This module computes it in batch: the policy's state after every
 prefix is computed once (`prefix_states`), and all (prefix, rollout) continuations advance together, so a call
 makes `seq_len` sequential generator steps instead of `num_rollouts * seq_len^2`. Rows are ordered by prefix
-length, so at step s only the rows whose prefix is shorter than s are advanced (a contiguous slice).
+length, so at step s only the rows whose prefix is shorter than s are advanced (contiguous slices). A reward marked
+`@shares_prefix` is told which rows share a prefix, so it can do the prefix's work once.
 
-The policy must provide `prefix_states`, `step`, `index_state`, `cat_states`, `eos_id`, `pad_id` (as
+The policy must provide `prefix_states`, `step`, `index_state`, `eos_id`, `pad_id` (as
 `textgan.models.lstm.LSTMGenerator` does); a conditional generator binds its context first.
 """
 

