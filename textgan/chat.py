@@ -9,7 +9,7 @@ UTF-8 file with one context per line; `output=` gets one response per line (defa
 Options (`key=value`): `decode` = greedy | beam | sample (default: the run's `eval_decode`), `beam_size`,
 `length_penalty`, `temperature`, `top_k`, `top_p`, `max_len` (response tokens, default the run's),
 `batch_size`, `seed`. The checkpoint holds the vocabulary and the resolved run config, from which the method
-is rebuilt (`hydra.utils.instantiate`); it is loaded with `torch.load(weights_only=True)`. Contexts are
+is rebuilt by allow-list (`textgan.load`); it is loaded with `torch.load(weights_only=True)`. Contexts are
 tokenized as the run's data was (words or characters, `lower`, the last `max_context_len` tokens, `<eos>` if
 the data adds it).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from textgan.data.tokenize import encode_padded, fit_length, tokenize
-from textgan.data.vocab import Vocabulary
+from textgan.load import CheckpointError
 
 USAGE = __doc__
 OPTIONS = {"ckpt": str, "input": str, "output": str, "decode": str, "beam_size": int, "length_penalty": float,
@@ -53,26 +53,18 @@ class Responder:
     """A dialogue method rebuilt from a checkpoint, answering text contexts with text responses."""
 
     def __init__(self, ckpt_path: str | Path):
-        from hydra.utils import instantiate
-
+        from textgan.load import load_method
         from textgan.methods.seq2seq import DialogueMethod
 
         path = Path(ckpt_path)
         if not path.is_file():
             raise ChatError(f"checkpoint {path} does not exist (give ckpt=<run dir>/checkpoints/last.ckpt)")
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        if "config" not in ckpt or "vocab" not in ckpt:
-            raise ChatError(f"{path} has no run config / vocabulary: it was not written by textgan's "
-                            "train.py")
-        self.config = ckpt["config"]
-        self.vocab = Vocabulary.from_state_dict(ckpt["vocab"])
-        # (a dialogue_seqgan's pretrained_ckpt is only read when fitting starts)
-        self.method = instantiate(self.config["method"], vocab=self.vocab)
+        # allow-listed rebuild (a dialogue_seqgan's pretrained_ckpt is only read when fitting starts)
+        self.method = load_method(path)
+        self.config, self.vocab = self.method.run_config, self.method.vocab
         if not isinstance(self.method, DialogueMethod):
             raise ChatError(f"{path} is a {type(self.method).__name__} checkpoint, not a dialogue model "
                             "(train one with method=seq2seq or method=dialogue_seqgan, data=dialogue)")
-        self.method.load_state_dict(ckpt["state_dict"])
-        self.method.eval()
         data = self.config.get("data", {})
         level = data.get("tokenize", "auto")
         if level == "auto":
@@ -107,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = parse_args(argv)
         responder = Responder(opts.pop("ckpt"))
-    except (ChatError, OSError) as err:
+    except (ChatError, CheckpointError, OSError) as err:
         print(f"textgan.chat: {err}", file=sys.stderr)
         return 2
     torch.manual_seed(opts.pop("seed", 0))

@@ -21,6 +21,8 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from textgan.load import CheckpointError
+
 DEFAULTS = {
     "ckpt": None,  # checkpoint file (last.ckpt / best.ckpt / interrupted.ckpt of any run)
     "num_samples": 1000,
@@ -76,20 +78,12 @@ def parse_args(argv: list[str]) -> dict:
 
 def load_method(ckpt_path: str | Path, device: str = "cpu"):
     """Rebuild the trained method of a checkpoint (config + vocabulary + weights), in eval mode on `device`."""
-    from hydra.utils import instantiate
-
-    from textgan.data.vocab import Vocabulary
+    from textgan.load import load_method as load
 
     path = Path(ckpt_path)
     if not path.is_file():
         raise GenerateError(f"ckpt={ckpt_path}: no such file")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if "config" not in ckpt or "vocab" not in ckpt:
-        raise GenerateError(f"{ckpt_path} has no run config or vocabulary: it was not written by textgan's train.py")
-    vocab = Vocabulary.from_state_dict(ckpt["vocab"])
-    method = instantiate(OmegaConf.create(ckpt["config"]["method"]), vocab=vocab)
-    method.load_state_dict(ckpt["state_dict"])
-    return method.eval().to(device)
+    return load(path, device)
 
 
 def decode_kwargs(method, args: dict) -> dict:
@@ -145,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(method, "generate") or getattr(method, "conditional", False):
             raise GenerateError("this checkpoint's method is conditional (dialogue): use textgan.chat instead")
         text = format_texts(generate_texts(method, args), args["layout"])
-    except GenerateError as ex:
+    except (GenerateError, CheckpointError) as ex:
         print(f"error: {ex}", file=sys.stderr)
         return 2
     if args["out"]:

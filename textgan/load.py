@@ -1,0 +1,169 @@
+"""Checkpoint -> trained method, without executing anything the file says: `load_method(ckpt_path, device)`.
+
+`generate.py` and `textgan.chat` rebuild a method from a checkpoint alone (its resolved run config, its vocabulary,
+its weights). The config is plain dicts, so `torch.load(weights_only=True)` does not make it safe: handing it to
+`hydra.utils.instantiate` would call any importable function named by a `_target_` nested in any value (a shared
+checkpoint that writes files or imports code). Here nothing from the file is instantiated beyond what textgan names:
+
+- the method's `_target_` must be one of `METHODS` (the classes `conf/method/*.yaml` build);
+- its model slots (`MODEL_SLOTS`: `generator`, `discriminator`, `critic`) must each be a node whose `_target_` is
+  one of `MODELS` (the classes `conf/model/*.yaml` build); textgan itself wraps them in `functools.partial`, as the
+  method expects (the file's `_partial_` flag is not obeyed);
+- every key must be a parameter of the class it configures, and every other value plain data (None, bool, int,
+  float, str, lists and dicts of those) with no `_target_`, `_args_`, `_partial_`, `_recursive_` or `_convert_`
+  anywhere in it.
+
+Anything else is a tampered (or foreign) checkpoint and raises `CheckpointError` with one line before any class
+is built. Unreadable files (truncated, garbage, pickled objects) raise `CheckpointError` too, never torch's advice to
+load with `weights_only=False`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# `_target_` -> (module, class): the only classes a checkpoint may name (tests check these equal conf/'s targets)
+METHODS: dict[str, tuple[str, str]] = {
+    "textgan.methods.mle.MLE": ("textgan.methods.mle", "MLE"),
+    "textgan.methods.seqgan.SeqGAN": ("textgan.methods.seqgan", "SeqGAN"),
+    "textgan.methods.wgan_gp.WGANGP": ("textgan.methods.wgan_gp", "WGANGP"),
+    "textgan.methods.gumbel_gan.GumbelGAN": ("textgan.methods.gumbel_gan", "GumbelGAN"),
+    "textgan.methods.seq2seq.Seq2SeqMLE": ("textgan.methods.seq2seq", "Seq2SeqMLE"),
+    "textgan.methods.dialogue_seqgan.DialogueSeqGAN": ("textgan.methods.dialogue_seqgan", "DialogueSeqGAN"),
+}
+MODELS: dict[str, tuple[str, str]] = {
+    "textgan.models.lstm.LSTMGenerator": ("textgan.models.lstm", "LSTMGenerator"),
+    "textgan.models.cnn.CNNDiscriminator": ("textgan.models.cnn", "CNNDiscriminator"),
+    "textgan.models.conv_resnet.ConvResNetGenerator": ("textgan.models.conv_resnet", "ConvResNetGenerator"),
+    "textgan.models.conv_resnet.ConvResNetCritic": ("textgan.models.conv_resnet", "ConvResNetCritic"),
+    "textgan.models.gumbel_lstm.GumbelLSTMGenerator": ("textgan.models.gumbel_lstm", "GumbelLSTMGenerator"),
+    "textgan.models.gumbel_lstm.OneHotLSTMDiscriminator": ("textgan.models.gumbel_lstm", "OneHotLSTMDiscriminator"),
+    "textgan.models.seq2seq.Seq2Seq": ("textgan.models.seq2seq", "Seq2Seq"),
+    "textgan.models.hierarchical.HierarchicalDiscriminator": ("textgan.models.hierarchical",
+                                                              "HierarchicalDiscriminator"),
+}
+MODEL_SLOTS = ("generator", "discriminator", "critic")
+HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
+# arguments textgan passes itself when it builds the object: a checkpoint may not set them
+METHOD_SUPPLIED = ("vocab",)
+MODEL_SUPPLIED = ("vocab_size", "seq_len", "pad_id", "bos_id", "eos_id")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or must not be trusted; the message is one line naming file and fix."""
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """`torch.load(path, weights_only=True)` on CPU; any failure is a one-line `CheckpointError` (torch's own
+    message suggests `weights_only=False`, which would execute the file)."""
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except Exception as ex:  # truncated / garbage / pickled objects: UnpicklingError, RuntimeError, EOFError, ...
+        kind = "holds objects other than tensors and plain data" if "weights_only" in str(ex).lower() else \
+            "is truncated or not a checkpoint"
+        raise CheckpointError(f"{path} {kind} ({type(ex).__name__}); textgan does not load it: use another "
+                              f"checkpoint of the run (e.g. best.ckpt) or retrain") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path} is not a checkpoint (a {type(ckpt).__name__}, not a dict)")
+    return ckpt
+
+
+def _import(table: dict[str, tuple[str, str]], target: Any, where: str, path: Path) -> type:
+    if not isinstance(target, str) or target not in table:
+        kind = "method" if table is METHODS else "model"
+        raise CheckpointError(f"{path}: {where}._target_={target!r} is not a textgan {kind}; refusing to build it "
+                              f"(the checkpoint was altered or not written by textgan)")
+    module, name = table[target]
+    return getattr(importlib.import_module(module), name)
+
+
+def _check_plain(value: Any, where: str, path: Path) -> None:
+    """Plain data only, and no Hydra instantiation keys at any depth."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]", path)
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str) or k in HYDRA_KEYS:
+                raise CheckpointError(f"{path}: {where} holds {k!r}; textgan builds nothing from a value, refusing "
+                                      f"this checkpoint (it was altered or not written by textgan)")
+            _check_plain(v, f"{where}.{k}", path)
+        return
+    raise CheckpointError(f"{path}: {where} is a {type(value).__name__}, not plain data; refusing this checkpoint")
+
+
+def _kwargs(cls: type, node: dict, where: str, supplied: tuple[str, ...], path: Path) -> dict:
+    """The node's keys as keyword arguments of `cls`: each must be a parameter that textgan does not supply."""
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = {}
+    for key, value in node.items():
+        if key == "_target_":
+            continue
+        if key == "_partial_" and value is True and supplied is MODEL_SUPPLIED:
+            continue  # our own configs mark models partial; textgan wraps them itself
+        if not isinstance(key, str) or key not in params or key in supplied or key == "self":
+            raise CheckpointError(f"{path}: {where}.{key} is not a setting of {cls.__name__}; refusing this "
+                                  f"checkpoint (it was altered or not written by textgan)")
+        kwargs[key] = value
+    return kwargs
+
+
+def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
+    """The method named by a checkpoint's `config["method"]`, built by allow-list (see the module docstring).
+
+    Args:
+        method_cfg: the resolved `method` node as stored in the checkpoint (plain dicts).
+        vocab: the checkpoint's `Vocabulary`.
+        path: the file, for messages.
+    """
+    path = Path(path)
+    if not isinstance(method_cfg, dict):
+        raise CheckpointError(f"{path}: config.method is not a config node; refusing this checkpoint")
+    cls = _import(METHODS, method_cfg.get("_target_"), "config.method", path)
+    kwargs = _kwargs(cls, method_cfg, "config.method", METHOD_SUPPLIED, path)
+    for key, value in kwargs.items():
+        where = f"config.method.{key}"
+        if key in MODEL_SLOTS and isinstance(value, dict):
+            model_cls = _import(MODELS, value.get("_target_"), where, path)
+            model_kwargs = _kwargs(model_cls, value, where, MODEL_SUPPLIED, path)
+            _check_plain(model_kwargs, where, path)
+            kwargs[key] = functools.partial(model_cls, **model_kwargs)
+        else:
+            _check_plain(value, where, path)
+    return cls(vocab=vocab, **kwargs)
+
+
+def load_method(ckpt_path: str | Path, device: str | torch.device = "cpu"):
+    """Rebuild the trained method of a checkpoint (allow-listed config + vocabulary + weights), in eval mode on
+    `device`; `method.run_config` is the checkpoint's resolved run config. Raises `CheckpointError` (one line)."""
+    from textgan.data.vocab import Vocabulary
+
+    path = Path(ckpt_path)
+    ckpt = read_checkpoint(path)
+    config = ckpt.get("config")
+    if not isinstance(config, dict) or "method" not in config or "vocab" not in ckpt:
+        raise CheckpointError(f"{path} has no run config or vocabulary: it was not written by textgan's train.py")
+    try:
+        vocab = Vocabulary.from_state_dict(ckpt["vocab"])
+    except (KeyError, TypeError, ValueError) as ex:
+        raise CheckpointError(f"{path}: its vocabulary is unreadable ({ex}); refusing this checkpoint") from None
+    method = build_method(config["method"], vocab, path)
+    try:
+        method.load_state_dict(ckpt.get("state_dict", {}))
+    except RuntimeError as ex:
+        first = str(ex).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: its weights do not fit the model its config describes ({first})") from None
+    method.run_config = config
+    return method.eval().to(device)
