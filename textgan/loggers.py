@@ -1,9 +1,11 @@
-"""Loggers that keep a run's history when it is resumed in the same directory.
+"""Loggers that keep a run's history in one piece when it is resumed in the same directory.
 
 Lightning's `CSVLogger` deletes an existing `metrics.csv` when it starts ("Previous log files in this directory will
-be deleted"), so a run resumed into its own output dir (`ckpt_path=.../last.ckpt hydra.run.dir=<same dir>`) would
-lose every metric logged before the interruption. `ResumableCSVLogger` reads the old rows first and writes them back
-ahead of the new ones.
+be deleted"), so a run resumed into its own output dir (`ckpt_path=last` finds it, or `ckpt_path=.../last.ckpt
+hydra.run.dir=<same dir>`) would lose every metric logged before the interruption. `ResumableCSVLogger` reads the
+old rows first and writes them back ahead of the new ones; `RestartHistory` (a callback `train.py` installs) drops
+the old rows of every epoch the resumed run does again (the epoch that was interrupted), so the file ends up equal
+to an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import csv
 import os
 
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import CSVLogger
 
 
@@ -30,3 +34,31 @@ class ResumableCSVLogger(CSVLogger):
         if previous and isinstance(getattr(writer, "metrics", None), list):
             writer.metrics = previous + writer.metrics  # written back (with any new columns) at the next save
         return writer
+
+    def drop_from_epoch(self, epoch: int) -> int:
+        """Forget the rows not yet written back whose `epoch` is `epoch` or later (work that is being redone);
+        returns how many were dropped."""
+        writer = self.experiment
+        rows = getattr(writer, "metrics", None)
+        if not isinstance(rows, list):
+            return 0
+
+        def kept(row: dict) -> bool:
+            try:
+                return float(row.get("epoch", "")) < epoch
+            except (TypeError, ValueError):
+                return True  # a row without an epoch (hyperparameters, a foreign column) is kept
+
+        before = len(rows)
+        writer.metrics = [r for r in rows if kept(r)]
+        return before - len(writer.metrics)
+
+
+class RestartHistory(Callback):
+    """When fitting starts (after a checkpoint was restored), drop every `ResumableCSVLogger`'s old rows of the
+    epochs that will run again, so that a resumed run's `metrics.csv` has each epoch once."""
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        for lg in trainer.loggers:
+            if isinstance(lg, ResumableCSVLogger):
+                lg.drop_from_epoch(trainer.current_epoch)

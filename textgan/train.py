@@ -3,9 +3,10 @@
 `run.py` calls `train(cfg)` under `@hydra.main`; tests call it with a composed config.
 
 Besides the configured callbacks, every run gets `RNGState` (RNG states in checkpoints, per-rank seeds) and the
-`AtomicCheckpointIO` plugin (atomic writes, `weights_only=True` loads): a run must never be lost because a callback
-was left out of a config. `ckpt_path=last` resumes the newest earlier run of the same configuration (see
-`find_last_checkpoint`).
+`AtomicCheckpointIO` plugin (atomic writes, `weights_only=True` loads) and `RestartHistory` (a resumed run's
+`metrics.csv` holds each epoch once): a run must never be lost because a callback was left out of a config.
+`ckpt_path=last` resumes the newest earlier run of the same configuration (`textgan/resume.py`); the run dir is
+claimed before anything is written into it (`textgan/run_dir.py`).
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
-from textgan.config_validation import ConfigError, validate_config
+from textgan.config_validation import validate_config
 from textgan.cpu_memory import keep_freed_memory
+from textgan.loggers import RestartHistory
+from textgan.resume import find_last_checkpoint, resolve_ckpt_path, resume_signature
+from textgan.run_dir import claim_run_dir
+
+__all__ = ["compose_config", "find_last_checkpoint", "resume_signature", "train"]
 
 log = logging.getLogger(__name__)
-
-# keys that do not change what a run computes: a run differing only in these is "the same run" for ckpt_path=last
-RESUME_IGNORED_KEYS = ("paths", "ckpt_path", "logger", "callbacks", "trainer", "num_threads", "keep_freed_memory",
-                       "test", "hydra")
-
 
 class RunInterrupted(SystemExit):
     """SIGTERM/SIGINT stopped the run after a checkpoint was saved; exit status 128 + signal number."""
@@ -49,49 +50,6 @@ def instantiate_group(group: DictConfig | None) -> list:
     if not group:
         return []
     return [instantiate(c) for c in group.values() if isinstance(c, DictConfig) and "_target_" in c]
-
-
-# ------------------------------------------------------------------------------------------------ resuming
-def resume_signature(run_config: dict) -> dict:
-    """The part of a resolved run config that decides what the run computes (compared by `ckpt_path=last`)."""
-    return {k: v for k, v in run_config.items() if k not in RESUME_IGNORED_KEYS}
-
-
-def find_last_checkpoint(output_dir: Path, signature: dict) -> Path | None:
-    """Newest `checkpoints/last.ckpt` of an earlier run with the same `resume_signature`.
-
-    Looked for among the sibling run dirs of `output_dir` (`outputs/<method>_<data>/*/`) and, for a multirun job,
-    its cousins (`multirun/<method>_<data>/*/*/`); each run dir's `checkpoints/run_config.json` (written by
-    `train`) says which configuration it ran.
-    """
-    output_dir = Path(output_dir).resolve()
-    parent = output_dir.parent
-    candidates = {*parent.glob("*/checkpoints/last.ckpt"), *parent.parent.glob("*/*/checkpoints/last.ckpt")}
-    matching = []
-    for ckpt in candidates:
-        meta = ckpt.parent / "run_config.json"
-        try:
-            if json.loads(meta.read_text()) == signature:
-                matching.append(ckpt)
-        except (OSError, ValueError):
-            continue
-    return max(matching, key=lambda p: p.stat().st_mtime) if matching else None
-
-
-def resolve_ckpt_path(cfg: DictConfig, signature: dict) -> str | None:
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path != "last":
-        if ckpt_path is not None and not Path(ckpt_path).is_file():
-            raise ConfigError(f"ckpt_path={ckpt_path}: no such checkpoint file (ckpt_path=last resumes the newest "
-                              f"run of this configuration)")
-        return ckpt_path
-    found = find_last_checkpoint(Path(cfg.paths.output_dir), signature)
-    if found is None:
-        log.warning("ckpt_path=last: no earlier run of this configuration with a checkpoint next to "
-                    f"{cfg.paths.output_dir}; starting from scratch")
-        return None
-    log.info(f"ckpt_path=last: resuming {found}")
-    return str(found)
 
 
 # ------------------------------------------------------------------------------------------------ W&B
@@ -201,21 +159,27 @@ def train(cfg: DictConfig) -> float | None:
     run_config = OmegaConf.to_container(cfg, resolve=True)
     signature = resume_signature(run_config)
     ckpt_path = resolve_ckpt_path(cfg, signature)
+    out = Path(cfg.paths.output_dir)
+    claim_run_dir(out, signature, ckpt_path)  # before anything is written into it
 
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
     method = instantiate(cfg.method, vocab=datamodule.vocab)
     method.run_config = run_config
 
-    out = Path(cfg.paths.output_dir)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     datamodule.vocab.save(out / "checkpoints" / "vocab.json")  # next to every checkpoint of this run
     (out / "checkpoints" / "run_config.json").write_text(json.dumps(signature, sort_keys=True))
+    if ckpt_path is not None and not Path(ckpt_path).resolve().is_relative_to(out.resolve()):
+        # resumed into a new dir: its history starts here; say where the earlier part is
+        origin = {"checkpoint": str(Path(ckpt_path).resolve()), "run_dir": str(Path(ckpt_path).resolve().parents[1])}
+        (out / "checkpoints" / "resumed_from.json").write_text(json.dumps(origin, indent=1))
 
     loggers = instantiate_group(cfg.get("logger"))
     callbacks = instantiate_group(cfg.get("callbacks"))
     if not any(isinstance(c, RNGState) for c in callbacks):
         callbacks.append(RNGState(cfg.get("seed")))
+    callbacks.append(RestartHistory())
     max_epochs = cfg.trainer.get("max_epochs") or method.total_epochs
     plugins = [AtomicCheckpointIO(), *(instantiate(cfg.trainer.get("plugins")) or [])]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,

@@ -2,7 +2,9 @@
 
 - `AtomicCheckpointIO` (a Lightning `CheckpointIO` plugin, always installed by `train.py`): `torch.save` to a
   temporary file in the same folder, `fsync`, then `os.replace` onto the target, so a crash (SIGKILL, full disk)
-  mid-write leaves the previous checkpoint intact; loads with `torch.load(weights_only=True)` only.
+  mid-write leaves the previous checkpoint intact; the replaced `last.ckpt` is kept as `last.prev.ckpt` (resuming
+  falls back to it when the newest is unreadable); loads with `torch.load(weights_only=True)` only, and an
+  unreadable file is a one-line `CheckpointError` (never torch's advice to disable `weights_only`).
 - `RNGState` (a callback, always installed by `train.py`): stores the torch / CUDA / numpy / python RNG states in
   every checkpoint (plain tensors, lists and ints, so `weights_only=True` loads them) and restores them when training
   resumes. Checkpoints are taken at the end of an epoch (after its evaluation), and the restore happens before the
@@ -30,9 +32,21 @@ log = logging.getLogger(__name__)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """`TorchCheckpointIO` whose saves are atomic and whose loads are `weights_only=True`."""
+    """`TorchCheckpointIO` whose saves are atomic and whose loads are `weights_only=True`.
+
+    Args:
+        keep_previous: file names (default `last.ckpt`) whose replaced version is kept as `<stem>.prev.ckpt` (a
+            hard link to the old file, so no copy), so that resuming can fall back to it when the newest one turns
+            out unreadable (`textgan.resume`).
+    """
+
+    def __init__(self, keep_previous: tuple[str, ...] = ("last.ckpt",)):
+        super().__init__()
+        self.keep_previous = tuple(keep_previous)
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        from textgan.resume import previous_checkpoint
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -41,13 +55,53 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 torch.save(checkpoint, f)
                 f.flush()
                 os.fsync(f.fileno())
+            if path.name in self.keep_previous and path.is_file():
+                _replace_with_link(path, previous_checkpoint(path))
             os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one, never half of one
+            _fsync_dir(path.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
     def load_checkpoint(self, path, map_location: Any | None = None, weights_only: bool | None = None) -> dict:
-        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+        from textgan.load import CheckpointError
+
+        try:
+            return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as ex:  # torch's own message advises weights_only=False: never pass that on
+            kind = "holds objects other than tensors and plain data (refused by the weights only loader)" \
+                if "weights_only" in str(ex).lower() else "is truncated or not a checkpoint"
+            raise CheckpointError(f"{path} {kind} ({type(ex).__name__}); resume from another checkpoint "
+                                  f"(ckpt_path=last falls back to the previous good one)") from None
+
+
+def _replace_with_link(src: Path, dst: Path) -> None:
+    """Make `dst` the file `src` is now (a hard link; a copy where the file system has none), atomically."""
+    import shutil
+
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    os.replace(tmp, dst)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the renames in `path` durable (a power cut must not bring back the old directory entries)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def rng_states() -> dict[str, Any]:
