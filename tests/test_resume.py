@@ -130,3 +130,100 @@ def test_ckpt_path_last_finds_newest_run_of_same_config(tmp_path):
     _fake_run(sweeps / "2024-01-01_00-00-00", "1", other, age=40)
     assert find_last_checkpoint(sweeps / "2024-02-01_00-00-00" / "0", same) == job.resolve()
     assert find_last_checkpoint(current, {"seed": 9}) is None
+
+
+# ------------------------------------------------------------------ what counts as "the same run"
+TINY_MLE = ["method=mle", "debug=smoke", "method.epochs=3", "test=false", "seed=5"]
+
+
+def _signature(tmp_path, overrides):
+    from omegaconf import OmegaConf
+
+    from textgan.resume import resume_signature
+
+    return resume_signature(OmegaConf.to_container(compose_config([*TINY_MLE, *overrides], tmp_path), resolve=True))
+
+
+@pytest.mark.parametrize("overrides", [["+trainer.limit_train_batches=1"], ["trainer.precision=bf16-mixed"],
+                                       ["trainer.devices=2"], ["+trainer.accumulate_grad_batches=2"],
+                                       ["trainer.accelerator=gpu"], ["+trainer.strategy=ddp"],
+                                       ["callbacks.nan_guard.action=skip"], ["test=true"], ["seed=6"],
+                                       ["+callbacks.stop._target_=pytorch_lightning.callbacks.EarlyStopping",
+                                        "+callbacks.stop.monitor=val/nll_test"]])
+def test_signature_changes_with_what_is_computed(tmp_path, overrides):
+    assert _signature(tmp_path / "b", overrides) != _signature(tmp_path / "a", [])
+
+
+@pytest.mark.parametrize("overrides", [["logger=tensorboard"], ["callbacks.progress_bar=null"], ["num_threads=2"],
+                                       ["trainer.log_every_n_steps=5"], ["+trainer.enable_progress_bar=false"],
+                                       ["callbacks.samples.num_samples=3"], ["trainer.enable_model_summary=true"],
+                                       ["+callbacks.crash._target_=test_resume.CrashAt"]])
+def test_signature_ignores_what_only_observes(tmp_path, overrides):
+    assert _signature(tmp_path / "b", overrides) == _signature(tmp_path / "a", [])  # other dir, same signature
+
+
+def test_ckpt_path_last_does_not_resume_a_run_with_other_limits(tmp_path, caplog):
+    runs = tmp_path / "outputs" / "mle_oracle"
+    train(compose_config([*TINY_MLE, "+trainer.limit_train_batches=1"], runs / "one_batch"))
+    with caplog.at_level("WARNING", logger="textgan.resume"):
+        train(compose_config([*TINY_MLE, "ckpt_path=last"], runs / "full"))
+    assert torch.load(runs / "full" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 12  # 3 x 4
+    warning = next(r.getMessage() for r in caplog.records if "ckpt_path=last" in r.getMessage())
+    assert "starting from scratch" in warning and "trainer.limit_train_batches" in warning
+
+
+# ------------------------------------------------------------------ a corrupt newest checkpoint
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_corrupt_last_ckpt_falls_back_to_the_previous_one_and_resumes_exactly(tmp_path, caplog, damage):
+    runs = tmp_path / "outputs" / "mle_oracle"
+    first = runs / "first"
+    train(compose_config(TINY_MLE, first))
+    last, prev = first / "checkpoints" / "last.ckpt", first / "checkpoints" / "last.prev.ckpt"
+    assert torch.load(prev, weights_only=True)["epoch"] == 1 and torch.load(last, weights_only=True)["epoch"] == 2
+    reference = torch.load(last, weights_only=True)["state_dict"]
+    if damage == "truncated":
+        _truncate(last)
+    else:
+        last.write_bytes(os.urandom(4096))
+
+    with caplog.at_level("INFO", logger="textgan.resume"):
+        train(compose_config([*TINY_MLE, "ckpt_path=last"], runs / "requeued"))
+    messages = [r.getMessage() for r in caplog.records]
+    fallback = next(m for m in messages if "falling back" in m)
+    assert str(last) in fallback and str(prev) in fallback and "\n" not in fallback
+    assert not any("weights_only=False" in m for m in messages)
+    assert any(f"resuming {prev} (epoch 1" in m for m in messages)
+    assert not any("restarts from its first batch" in m for m in messages)  # an end-of-epoch checkpoint
+    resumed = torch.load(runs / "requeued" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["epoch"] == 2 and resumed["global_step"] == 12  # only the last epoch was redone
+    for name, value in reference.items():
+        assert torch.equal(value, resumed["state_dict"][name]), name  # bitwise the uninterrupted run's
+
+
+def test_every_checkpoint_unreadable_starts_from_scratch_and_a_named_one_is_refused(tmp_path, caplog):
+    from textgan.load import CheckpointError
+
+    runs = tmp_path / "outputs" / "mle_oracle"
+    first = runs / "first"
+    train(compose_config([*TINY_MLE, "method.epochs=2"], first))
+    last, prev = first / "checkpoints" / "last.ckpt", first / "checkpoints" / "last.prev.ckpt"
+    _truncate(last)
+    # a named checkpoint that is unreadable: one line, naming the readable predecessor, before any work
+    with pytest.raises(CheckpointError) as info:
+        train(compose_config([*TINY_MLE, "method.epochs=2", f"ckpt_path={last}"], runs / "named"))
+    message = str(info.value)
+    assert "\n" not in message and "weights_only=False" not in message and f"ckpt_path={prev}" in message
+    assert not (runs / "named").exists()
+    # Lightning's own load path (AtomicCheckpointIO) says the same in one line
+    with pytest.raises(CheckpointError) as info:
+        AtomicCheckpointIO().load_checkpoint(last)
+    assert "\n" not in str(info.value) and "weights_only=False" not in str(info.value)
+    _truncate(prev)
+    with caplog.at_level("WARNING", logger="textgan.resume"):
+        train(compose_config([*TINY_MLE, "method.epochs=2", "ckpt_path=last"], runs / "again"))
+    assert any("every checkpoint of this configuration is unreadable" in r.getMessage() for r in caplog.records)
+    assert torch.load(runs / "again" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8

@@ -36,22 +36,37 @@ class ResumableCSVLogger(CSVLogger):
         return writer
 
     def drop_from_epoch(self, epoch: int) -> int:
-        """Forget the rows not yet written back whose `epoch` is `epoch` or later (work that is being redone);
-        returns how many were dropped."""
+        """Forget the rows whose `epoch` is `epoch` or later (work that is being redone), in memory and in the
+        file (the trainer writes the old rows back before fitting starts); returns how many were dropped."""
         writer = self.experiment
         rows = getattr(writer, "metrics", None)
         if not isinstance(rows, list):
-            return 0
+            return 0  # a rank other than 0: writes nothing
 
         def kept(row: dict) -> bool:
             try:
                 return float(row.get("epoch", "")) < epoch
             except (TypeError, ValueError):
-                return True  # a row without an epoch (hyperparameters, a foreign column) is kept
+                return True  # a row without an epoch is kept
 
-        before = len(rows)
+        dropped = len(rows)
         writer.metrics = [r for r in rows if kept(r)]
-        return before - len(writer.metrics)
+        dropped -= len(writer.metrics)
+        path = writer.metrics_file_path
+        if os.path.isfile(path):
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                header, on_disk = reader.fieldnames or [], list(reader)
+            keep = [r for r in on_disk if kept(r)]
+            if len(keep) < len(on_disk):
+                tmp = f"{path}.tmp{os.getpid()}"
+                with open(tmp, "w", newline="") as f:
+                    out = csv.DictWriter(f, fieldnames=header)
+                    out.writeheader()
+                    out.writerows(keep)
+                os.replace(tmp, path)  # a crash now leaves the old file or the new one
+                dropped += len(on_disk) - len(keep)
+        return dropped
 
 
 class RestartHistory(Callback):

@@ -145,8 +145,10 @@ def restart_interrupted_epoch(checkpoint: dict) -> bool:
     if current.get("completed", 0) == 0:
         return False
     epoch_progress = checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]
-    if epoch_progress.get("completed", 0) >= epoch_progress.get("started", 0):
-        return False  # saved at the end of an epoch (batch counters not reset yet): nothing to rewind
+    if epoch_progress.get("processed", 0) >= epoch_progress.get("started", 0):
+        # saved at the end of an epoch (`last.ckpt`, on_train_epoch_end: processed, not yet completed, batch
+        # counters not reset yet): nothing to rewind
+        return False
     done = current["completed"]
     for key in total:
         total[key] = max(0, total[key] - current.get(key, 0))
