@@ -227,3 +227,32 @@ def test_every_checkpoint_unreadable_starts_from_scratch_and_a_named_one_is_refu
         train(compose_config([*TINY_MLE, "method.epochs=2", "ckpt_path=last"], runs / "again"))
     assert any("every checkpoint of this configuration is unreadable" in r.getMessage() for r in caplog.records)
     assert torch.load(runs / "again" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
+
+
+def test_run_py_requeue_with_a_truncated_last_ckpt_resumes_the_previous_one(tmp_path):
+    """Through the real CLI: the requeued command falls back with one warning line, says what it resumed and
+    why, never prints torch's weights_only advice."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "TEXTGAN_CACHE": str(tmp_path / "c"),
+           "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [sys.executable, str(REPO / "run.py"), *TINY_MLE, "num_threads=1", "ckpt_path=last"]
+    first = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "ckpt_path=last: no earlier run of this configuration" in first.stdout + first.stderr
+    (run,) = (tmp_path / "outputs" / "mle_oracle").iterdir()
+    last = run.resolve() / "checkpoints" / "last.ckpt"
+    _truncate(last)
+
+    again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out[-2000:]
+    assert "weights_only=False" not in out and "Traceback" not in out
+    fallback = [line for line in out.splitlines() if "falling back" in line]
+    assert len(fallback) == 1 and str(last) in fallback[0]
+    assert f"resuming {last.with_name('last.prev.ckpt')} (epoch 1, global step 8)" in out
+    assert "equals this run's in every setting that changes what is computed" in out
+    assert len(list((tmp_path / "outputs" / "mle_oracle").iterdir())) == 2  # the requeued run got its own dir
