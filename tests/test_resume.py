@@ -256,3 +256,42 @@ def test_run_py_requeue_with_a_truncated_last_ckpt_resumes_the_previous_one(tmp_
     assert f"resuming {last.with_name('last.prev.ckpt')} (epoch 1, global step 8)" in out
     assert "equals this run's in every setting that changes what is computed" in out
     assert len(list((tmp_path / "outputs" / "mle_oracle").iterdir())) == 2  # the requeued run got its own dir
+
+
+# ------------------------------------------------------------------ every method: crash, resume in place, same run
+EVERY_METHOD = {
+    "mle": (["method=mle", "method.epochs=3"], 1, False),
+    "gumbel_gan": (["method=gumbel_gan", "data=cfg", "method.epochs=3"], 1, False),
+    "wgan_gp": (["method=wgan_gp", "data=cfg", "method.epochs=3"], 1, False),
+    "seq2seq": (["method=seq2seq", "data=dialogue", "method.epochs=3"], 1, True),
+    "dialogue_seqgan": (["method=dialogue_seqgan", "data=dialogue", "method.adversarial_epochs=2"], 3, True),
+}
+
+
+@pytest.mark.parametrize("name", list(EVERY_METHOD))
+def test_every_method_crashed_and_resumed_in_place_equals_the_uninterrupted_run(name, tmp_path, request):
+    overrides, crash_epoch, needs_data = EVERY_METHOD[name]
+    if needs_data:
+        request.getfixturevalue("real_data_dir")  # skips without TEXTGAN_DATA
+    tiny = [*overrides, "debug=smoke", "seed=11"]
+    train(compose_config(tiny, tmp_path / "reference"))
+    run = tmp_path / "outputs" / name / "run"
+    crash = ["+callbacks.crash._target_=test_resume.CrashAt", f"+callbacks.crash.epoch={crash_epoch}",
+             "+callbacks.crash.batch_idx=1"]
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(compose_config([*tiny, *crash], run))
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == crash_epoch - 1
+    train(compose_config([*tiny, "ckpt_path=last"], run))
+
+    import csv
+
+    def rows(d):
+        with open(d / "csv" / "metrics.csv", newline="") as f:
+            return [{k: v for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
+
+    assert rows(run) == rows(tmp_path / "reference")  # every metric of every epoch once, bitwise
+    final_ref = torch.load(tmp_path / "reference" / "checkpoints" / "last.ckpt", weights_only=True)
+    final_res = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert final_ref["state_dict"].keys() == final_res["state_dict"].keys()
+    for key, value in final_ref["state_dict"].items():
+        assert torch.equal(value, final_res["state_dict"][key]), key
