@@ -125,6 +125,12 @@ def _tampered(tmp_path: Path, target: Path) -> dict[str, dict]:
     model_in_value = copy.deepcopy(base)
     model_in_value["num_eval_samples"] = {"_target_": "textgan.models.lstm.LSTMGenerator", "vocab_size": 3}
     variants["a textgan model outside a model slot"] = model_in_value
+    not_a_node = copy.deepcopy(base)
+    not_a_node["generator"] = "builtins.print"
+    variants["a model slot that is not a node"] = not_a_node
+    bad_value = copy.deepcopy(base)
+    bad_value["generator"]["hidden_dim"] = "wide"
+    variants["a value the class rejects"] = bad_value
     return variants
 
 

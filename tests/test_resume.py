@@ -200,6 +200,8 @@ def test_corrupt_last_ckpt_falls_back_to_the_previous_one_and_resumes_exactly(tm
     assert not any("restarts from its first batch" in m for m in messages)  # an end-of-epoch checkpoint
     resumed = torch.load(runs / "requeued" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["epoch"] == 2 and resumed["global_step"] == 12  # only the last epoch was redone
+    origin = json.loads((runs / "requeued" / "checkpoints" / "resumed_from.json").read_text())
+    assert origin == {"checkpoint": str(prev.resolve()), "run_dir": str(first.resolve())}  # where its history is
     for name, value in reference.items():
         assert torch.equal(value, resumed["state_dict"][name]), name  # bitwise the uninterrupted run's
 

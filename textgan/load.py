@@ -135,14 +135,21 @@ def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     kwargs = _kwargs(cls, method_cfg, "config.method", METHOD_SUPPLIED, path)
     for key, value in kwargs.items():
         where = f"config.method.{key}"
-        if key in MODEL_SLOTS and isinstance(value, dict):
+        if key in MODEL_SLOTS:
+            if not isinstance(value, dict):
+                raise CheckpointError(f"{path}: {where} is not a model node; refusing this checkpoint")
             model_cls = _import(MODELS, value.get("_target_"), where, path)
             model_kwargs = _kwargs(model_cls, value, where, MODEL_SUPPLIED, path)
             _check_plain(model_kwargs, where, path)
             kwargs[key] = functools.partial(model_cls, **model_kwargs)
         else:
             _check_plain(value, where, path)
-    return cls(vocab=vocab, **kwargs)
+    try:
+        return cls(vocab=vocab, **kwargs)
+    except (TypeError, ValueError, RuntimeError) as ex:
+        first = (str(ex).strip().splitlines() or [""])[0]
+        raise CheckpointError(f"{path}: config.method does not build a {cls.__name__} ({type(ex).__name__}: "
+                              f"{first}); the checkpoint is damaged or from another textgan version") from None
 
 
 def load_method(ckpt_path: str | Path, device: str | torch.device = "cpu"):
