@@ -169,7 +169,10 @@ def resolve_ckpt_path(cfg: DictConfig, signature: dict) -> str | None:
         log.warning(f"ckpt_path=last: every checkpoint of this configuration is unreadable ({names}); starting from "
                     f"scratch")
         return None
-    others = [c for c in _run_dirs(output_dir.resolve()) if c.parent.parent != output_dir.resolve()]
+    here = output_dir.resolve()
+    others = [c for c in _run_dirs(here) if c.parent.parent != here]
+    siblings = [c for c in others if c.parent.parent.parent == here.parent]
+    others = siblings or others  # explain with a run of the same method and data when there is one
     why = ""
     if others:
         newest = max(others, key=lambda p: p.stat().st_mtime)
