@@ -70,3 +70,17 @@ def test_inverse_cdf_rows_are_independent_and_shaped():
     target = torch.randint(0, 50, (4, 5))
     logits.scatter_(-1, target.unsqueeze(-1), 30.0)  # each row puts all its mass on its own token
     assert torch.equal(inverse_cdf(logits), target)
+
+
+def test_flat_inverse_cdf_matches_softmax():
+    """The sampler `inverse_cdf` uses off the CPU (one CDF over the vocabulary), called directly here."""
+    from textgan.sampling import _flat_inverse_cdf
+
+    torch.manual_seed(4)
+    probs = torch.cat([LOGITS.softmax(-1)[None], torch.tensor([[0.5, 0.0, 0.0, 0.5, 0.0]])])  # zeros never drawn
+    draws = _flat_inverse_cdf(probs, 200_000)
+    assert draws.shape == (2, 200_000)
+    for row in range(2):
+        freq = torch.bincount(draws[row], minlength=5).float() / draws.shape[1]
+        assert torch.allclose(freq, probs[row], atol=0.004)
+    assert set(draws[1].unique().tolist()) == {0, 3}
