@@ -3,8 +3,8 @@
     python experiments/gpu_check.py --out DIR                          # one CUDA card: well inside 8 minutes
     python experiments/gpu_check.py --out DIR --device cpu --tiny      # the same code paths at toy sizes, seconds
 
-Four parts, each in its own subprocess with a timeout (a hung kernel, compiler or NCCL rendezvous costs its part,
-never the check), inside one overall budget (`--budget`, seconds):
+Four parts, each in subprocesses with a timeout (a hung kernel, compiler or NCCL rendezvous costs its part, never
+the check), inside one overall budget (`--budget`, seconds); they run in the order smoke, ddp, rollout, schedule:
 
 1. `smoke`: every method's `debug=smoke` run, end to end through `run.py`, with `trainer=gpu` (bf16-mixed) and
    with `trainer.precision=32-true`: pass/fail (exit status 0 and a finite `val/*` value in its metrics.csv) and
@@ -425,6 +425,8 @@ def part_schedule(args, record) -> None:
 
     # the bodies of SeqGAN's steps (textgan/methods/seqgan.py, base.py) on plain torch, without Lightning
     def d_update(disc, opt):  # SeqGAN.discriminator_steps: one update, no gradient clipping
+        if disc is not d and dev.type == "cuda":
+            torch.compiler.cudagraph_mark_step_begin()  # a new training step for the CUDA graphs' output buffers
         loss = discriminator_loss(disc(real), disc(fake)) + d.l2_penalty()
         opt.zero_grad(set_to_none=True)
         loss.backward()
