@@ -483,7 +483,8 @@ def part_schedule(args, record) -> None:
     # the D update's kernels are small: launch overhead against fused Adam and CUDA graphs
     variants = {"eager, Adam (foreach)": (d, {}), "eager, Adam (fused)": (d, {"fused": True})}
     compiled = torch.compile(d, mode=None if args.tiny else "reduce-overhead", backend=backend)
-    variants["torch.compile(mode='reduce-overhead'), Adam (fused)"] = (compiled, {"fused": True})
+    label = "torch.compile(backend='eager')" if args.tiny else "torch.compile(mode='reduce-overhead')"
+    variants[f"{label}, Adam (fused)"] = (compiled, {"fused": True})
     for pname, dtype in precisions.items():
         for vname, (disc, opt_kw) in variants.items():
             reserve = COMPILE_RESERVE_S if disc is compiled else 10
