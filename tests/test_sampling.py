@@ -84,3 +84,18 @@ def test_flat_inverse_cdf_matches_softmax():
         freq = torch.bincount(draws[row], minlength=5).float() / draws.shape[1]
         assert torch.allclose(freq, probs[row], atol=0.004)
     assert set(draws[1].unique().tolist()) == {0, 3}
+
+
+def test_inverse_cdf_uses_the_two_level_path_on_cpu():
+    from textgan.sampling import _flat_inverse_cdf, _two_level_inverse_cdf
+
+    logits = torch.randn(256, 500)
+    probs = torch.softmax(logits, dim=-1)
+
+    def seeded(fn, *args):
+        torch.manual_seed(5)
+        return fn(*args)
+
+    draws = seeded(inverse_cdf, logits)
+    assert torch.equal(draws, seeded(_two_level_inverse_cdf, probs, 1).view(-1))
+    assert not torch.equal(draws, seeded(_flat_inverse_cdf, probs, 1).view(-1))
