@@ -23,6 +23,7 @@ first lets glibc keep freed memory (`textgan.cpu_memory`); `--allocator-defaults
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -71,22 +72,30 @@ def work_gmac(g: LSTMGenerator, d: CNNDiscriminator, batch: int, seq_len: int, r
             "generator": g_work / 1e9, "nominal": (d_nominal + g_work) / 1e9, "executed": (d_executed + g_work) / 1e9}
 
 
-def matmul_peak(dtype: torch.dtype, sizes: tuple[int, ...] = (1024, 2048), repeats: int = 3) -> float:
-    """Best GMAC/s of square matrix products in `dtype` over `sizes`."""
+def synchronize(device: torch.device | str = "cpu") -> None:
+    """Wait for the work queued on `device` (CUDA kernels run asynchronously; a CPU needs no wait)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(dtype: torch.dtype, sizes: tuple[int, ...] = (1024, 2048), repeats: int = 3,
+                device: torch.device | str = "cpu") -> float:
+    """Best GMAC/s of square matrix products in `dtype` over `sizes` on `device`."""
     best_rate = 0.0
     for n in sizes:
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
         a @ b
         for _ in range(repeats):
-            t0 = time.perf_counter()
-            a @ b
-            best_rate = max(best_rate, n**3 / (time.perf_counter() - t0) / 1e9)
+            best_rate = max(best_rate, n**3 / timed(functools.partial(torch.matmul, a, b), device) / 1e9)
     return best_rate
 
 
-def timed(fn) -> float:
+def timed(fn, device: torch.device | str = "cpu") -> float:
+    """Wall time of `fn()` in seconds, with `device`'s queue drained before and after."""
+    synchronize(device)
     t0 = time.perf_counter()
     fn()
+    synchronize(device)
     return time.perf_counter() - t0
 
 

@@ -190,3 +190,22 @@ def test_discriminator_rewards_with_and_without_prefix_sharing_agree():
     torch.manual_seed(9)
     plain = mc_rewards(g, lambda x: d.prob_real(x), seqs, num_rollouts=3)  # an unmarked function: no sharing
     assert torch.allclose(shared, plain, atol=1e-6)
+
+
+def test_step_rows_default_is_chosen_by_device():
+    """On a CPU the default advances completions in cache-sized slices (`CPU_STEP_ROWS`): the same random stream,
+    hence the same completions, as asking for them; whole blocks (the default elsewhere) draw in another order."""
+    from textgan.rollout import CPU_STEP_ROWS
+
+    torch.manual_seed(0)
+    g = LSTMGenerator(7, 4, 4).eval()
+    seqs = g.sample(64, 4)
+    rollouts = 16  # blocks of 1024 rows: two slices of 512 on a CPU
+
+    def completions(**kwargs):
+        torch.manual_seed(1)
+        return rollout_completions(g, seqs, rollouts, **kwargs)
+
+    default = completions()
+    assert torch.equal(default, completions(step_rows=CPU_STEP_ROWS))
+    assert not torch.equal(default, completions(step_rows=rollouts * len(seqs)))

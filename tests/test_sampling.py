@@ -70,3 +70,32 @@ def test_inverse_cdf_rows_are_independent_and_shaped():
     target = torch.randint(0, 50, (4, 5))
     logits.scatter_(-1, target.unsqueeze(-1), 30.0)  # each row puts all its mass on its own token
     assert torch.equal(inverse_cdf(logits), target)
+
+
+def test_flat_inverse_cdf_matches_softmax():
+    """The sampler `inverse_cdf` uses off the CPU (one CDF over the vocabulary), called directly here."""
+    from textgan.sampling import _flat_inverse_cdf
+
+    torch.manual_seed(4)
+    probs = torch.cat([LOGITS.softmax(-1)[None], torch.tensor([[0.5, 0.0, 0.0, 0.5, 0.0]])])  # zeros never drawn
+    draws = _flat_inverse_cdf(probs, 200_000)
+    assert draws.shape == (2, 200_000)
+    for row in range(2):
+        freq = torch.bincount(draws[row], minlength=5).float() / draws.shape[1]
+        assert torch.allclose(freq, probs[row], atol=0.004)
+    assert set(draws[1].unique().tolist()) == {0, 3}
+
+
+def test_inverse_cdf_uses_the_two_level_path_on_cpu():
+    from textgan.sampling import _flat_inverse_cdf, _two_level_inverse_cdf
+
+    logits = torch.randn(256, 500)
+    probs = torch.softmax(logits, dim=-1)
+
+    def seeded(fn, *args):
+        torch.manual_seed(5)
+        return fn(*args)
+
+    draws = seeded(inverse_cdf, logits)
+    assert torch.equal(draws, seeded(_two_level_inverse_cdf, probs, 1).view(-1))
+    assert not torch.equal(draws, seeded(_flat_inverse_cdf, probs, 1).view(-1))

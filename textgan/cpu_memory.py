@@ -8,7 +8,8 @@ its time on the 2-core machine `experiments/bench_rollout.py` ran on, and none a
 
 It is the in-process equivalent of `MALLOC_MMAP_THRESHOLD_=... MALLOC_TRIM_THRESHOLD_=...` (or of preloading
 jemalloc/tcmalloc, as PyTorch's CPU performance guide suggests): the resident size no longer shrinks after a peak.
-`textgan.train.train` calls it unless `keep_freed_memory=false`; on other C libraries it does nothing.
+`textgan.train.train` calls it for runs on a CPU unless `keep_freed_memory=false` (on GPUs the host allocator
+is not where the time goes); on other C libraries it does nothing.
 """
 
 from __future__ import annotations

@@ -48,18 +48,24 @@ def _banned(policy) -> list[int]:
     return [i for i in ids if i is not None and i != policy.eos_id]
 
 
-def _allowed(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
-    """`logits` `[n, vocab]` (float32) with the `banned` ids at -inf."""
+def _ban_mask(ids: list[int], logits: torch.Tensor) -> torch.Tensor | None:
+    """`[vocab]` bool, True at `ids`, on the device of `logits` (made once per decoding: indexing with a Python
+    list would copy the list to the device at every step)."""
+    if not ids:
+        return None
+    mask = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    return mask.index_fill_(0, torch.tensor(ids, device=logits.device), True)
+
+
+def _allowed(logits: torch.Tensor, banned: torch.Tensor | None) -> torch.Tensor:
+    """`logits` `[n, vocab]` (float32) with the `banned` ids (a `[vocab]` bool mask) at -inf."""
     logits = logits.float()
-    if banned:
-        logits = logits.clone()
-        logits[:, banned] = float("-inf")
-    return logits
+    return logits if banned is None else logits.masked_fill(banned, float("-inf"))
 
 
 def _autoregressive(policy, max_len: int, choose) -> torch.Tensor:
-    banned = _banned(policy)
     logits, state = policy.start()
+    banned = _ban_mask(_banned(policy), logits)
     logits = _allowed(logits, banned)
     out = torch.full((logits.shape[0], max_len), policy.pad_id, dtype=torch.long, device=logits.device)
     finished = torch.zeros(logits.shape[0], dtype=torch.bool, device=logits.device)

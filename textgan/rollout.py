@@ -25,6 +25,7 @@ from textgan.masks import pad_after_eos
 from textgan.sampling import inverse_cdf, sample_next
 
 RewardFn = Callable[[torch.Tensor], torch.Tensor]
+CPU_STEP_ROWS = 512  # rows advanced together by `rollout_completions` on a CPU: their logits stay in cache
 
 
 def shares_prefix(reward_fn: Callable) -> Callable:
@@ -47,7 +48,7 @@ def chunked(reward_fn: RewardFn, sequences: torch.Tensor, batch_size: int) -> to
 
 @torch.no_grad()
 def rollout_completions(
-    policy, sequences: torch.Tensor, num_rollouts: int, temperature: float = 1.0, step_rows: int = 512
+    policy, sequences: torch.Tensor, num_rollouts: int, temperature: float = 1.0, step_rows: int | None = None
 ) -> torch.Tensor:
     """Every Monte Carlo completion of every proper prefix of `sequences` `[batch, seq_len]`.
 
@@ -56,9 +57,12 @@ def rollout_completions(
 
     The rows of one prefix length form a block that joins at step t+1 and is advanced in slices of at most
     `step_rows` rows, each with its own policy state: a slice's logits `[step_rows, vocab]` stay in cache while
-    they are sampled, and no state is ever concatenated or copied.
+    they are sampled, and no state is ever concatenated or copied. `step_rows=None` chooses by device: 512 on a
+    CPU (the cache-sized slices), the whole block on other devices (one kernel launch per block and step).
     """
     b, t_len = sequences.shape
+    if step_rows is None:
+        step_rows = CPU_STEP_ROWS if sequences.device.type == "cpu" else num_rollouts * b
     r, eos, pad = num_rollouts, policy.eos_id, policy.pad_id
     states, next_logits = policy.prefix_states(sequences)
     row_b = torch.arange(b, device=sequences.device).repeat(r)  # batch index of each row of one prefix block
@@ -106,6 +110,7 @@ def mc_rewards(
     num_rollouts: int,
     reward_batch_size: int = 2048,
     temperature: float = 1.0,
+    step_rows: int | None = None,
 ) -> torch.Tensor:
     """Per-token rewards `[batch, seq_len]` (float32) for `sequences` `[batch, seq_len]` sampled from `generator`.
 
@@ -124,7 +129,7 @@ def mc_rewards(
     final = chunked(reward_fn, sequences, reward_batch_size)  # [B]
     if t_len == 1:
         return final[:, None]
-    completions = rollout_completions(generator, sequences, num_rollouts, temperature)
+    completions = rollout_completions(generator, sequences, num_rollouts, temperature, step_rows)
     if getattr(reward_fn, "shares_prefix", False):
         # one prefix length at a time, in chunks of whole groups of `b` rows that share their prefixes
         rows = max(1, reward_batch_size // b) * b
@@ -156,7 +161,7 @@ def mc_rewards_loop(generator, reward_fn: RewardFn, sequences: torch.Tensor, num
     """
     b, t_len = sequences.shape
     eos, pad = generator.eos_id, generator.pad_id
-    rewards = torch.zeros(b, t_len)
+    rewards = torch.zeros(b, t_len, device=sequences.device)
     for _ in range(num_rollouts):
         for t in range(t_len - 1):
             state = generator.init_state(b)

@@ -20,6 +20,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.accelerators import CPUAccelerator
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
@@ -150,8 +151,6 @@ def train(cfg: DictConfig) -> float | None:
         pl.seed_everything(cfg.seed, workers=True)
     if cfg.get("num_threads"):
         torch.set_num_threads(cfg.num_threads)
-    if cfg.get("keep_freed_memory", True):
-        keep_freed_memory()
     if "WANDB_MODE" not in os.environ and not wandb_logged_in():
         os.environ["WANDB_MODE"] = "offline"  # never wait for a login; sync later with `wandb sync`
     _configure_wandb(cfg)
@@ -184,6 +183,8 @@ def train(cfg: DictConfig) -> float | None:
     plugins = [AtomicCheckpointIO(), *(instantiate(cfg.trainer.get("plugins")) or [])]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                       max_epochs=max_epochs, plugins=plugins)
+    if cfg.get("keep_freed_memory", True) and isinstance(trainer.accelerator, CPUAccelerator):
+        keep_freed_memory()  # a CPU fast path: on GPUs the host allocator is not where the time goes
     for lg in loggers:
         lg.log_hyperparams(method.run_config)
     _define_wandb_metrics(loggers)

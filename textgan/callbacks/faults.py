@@ -62,15 +62,11 @@ class NaNGuard(Callback):
 
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer) -> None:
         bad_grad = None
-        if self.check_gradients:
+        grads = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        # one device-to-host read per step (not one per parameter); names are looked up only after a failure
+        if self.check_gradients and grads and not torch.stack([torch.isfinite(p.grad).all() for p in grads]).all():
             names = {p: n for n, p in pl_module.named_parameters()}
-            for group in optimizer.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None and not torch.isfinite(p.grad).all():
-                        bad_grad = names.get(p, "?")
-                        break
-                if bad_grad:
-                    break
+            bad_grad = next(names.get(p, "?") for p in grads if not torch.isfinite(p.grad).all())
         if bad_grad:
             self._problem(trainer, f"gradient of {bad_grad}")
         if (self._bad_loss or bad_grad) and self.action == "skip":

@@ -46,8 +46,7 @@ class TextGANModule(pl.LightningModule):
         self.grad_clip = grad_clip
         self.eval_samples: list[str] = []
         self.run_config: dict | None = None  # the resolved run config, set by train.py, saved in checkpoints
-        self._nll_sum = 0.0
-        self._nll_count = 0
+        self._nll_totals: torch.Tensor | None = None  # [NLL sum, token count] float64, on the device
 
     # ------------------------------------------------------------------ schedule
     def phase_epochs(self) -> tuple[int, ...]:
@@ -103,9 +102,20 @@ class TextGANModule(pl.LightningModule):
         if hasattr(self.generator, "log_probs"):
             tokens = batch
             mask = token_mask(tokens, self.vocab.pad_id)
-            logp = self.generator.log_probs(tokens)
-            self._nll_sum += -(logp * mask).sum().item()
-            self._nll_count += int(mask.sum().item())
+            self.add_nll(self.generator.log_probs(tokens), mask)
+
+    def add_nll(self, logp: torch.Tensor, mask: torch.Tensor) -> None:
+        """Add the NLL of `logp` `[batch, seq_len]` over `mask` (bool, same shape) to this evaluation's totals.
+
+        The totals stay on the device (no host round trip per batch) in float64, the precision of the Python
+        floats they replace; they are read once, at the end of the evaluation (`nll_totals`)."""
+        total = torch.stack([-(logp * mask).sum().double(), mask.sum().double()])
+        self._nll_totals = total if self._nll_totals is None else self._nll_totals + total
+
+    def nll_totals(self) -> torch.Tensor | None:
+        """This evaluation's `[NLL sum, token count]` (None when no token was scored), and reset them."""
+        totals, self._nll_totals = self._nll_totals, None
+        return totals if totals is not None and totals[1] > 0 else None
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._eval_step(batch)
@@ -150,12 +160,11 @@ class TextGANModule(pl.LightningModule):
 
     def _eval_epoch_end(self, prefix: str) -> None:
         metrics = {}
-        if self._nll_count:
-            total = self.all_gather(torch.tensor([self._nll_sum, float(self._nll_count)], device=self.device))
-            total = total.reshape(-1, 2).sum(0)
+        totals = self.nll_totals()
+        if totals is not None:
+            total = self.all_gather(totals.float()).reshape(-1, 2).sum(0)
             metrics["nll_test"] = (total[0] / total[1]).item()
             metrics["perplexity"] = perplexity(metrics["nll_test"])
-        self._nll_sum, self._nll_count = 0.0, 0
         if self.trainer.sanity_checking:
             return
         # data-parallel: each rank draws its share (ranks are seeded apart); the metrics are averaged by sync_dist

@@ -210,11 +210,12 @@ class DialogueSeqGAN(DialogueMethod):
         counts = m.sum(0)
         means = (rewards * m).sum(0) / counts.clamp_min(1.0)
         running = self.reward_baseline[:t_len]  # a view: updated in place below
-        first = int(self.baseline_updates) == 0
-        adv = rewards - (means if first else running.clone()).unsqueeze(0)
-        seen = counts > 0
-        decay = 0.0 if first else self.baseline_decay
-        running[seen] = decay * running[seen] + (1 - decay) * means[seen]
+        # device-side selections (torch.where), not Python branches on device values: no host round trip per step
+        first = self.baseline_updates == 0
+        adv = rewards - torch.where(first, means, running).unsqueeze(0)
+        decay = torch.where(first, 0.0, self.baseline_decay)
+        rate = torch.where(first, 1.0, 1 - self.baseline_decay)  # 1 - decay rounded once, as a Python float was
+        running.copy_(torch.where(counts > 0, decay * running + rate * means, running))
         self.baseline_updates += 1
         return adv
 

@@ -83,14 +83,19 @@ class GumbelGAN(TextGANModule):
         self.tau_anneal_rate, self.tau_anneal_every = tau_anneal_rate, tau_anneal_every
         self.straight_through = straight_through
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
+        self._host_iteration: int | None = None  # host copy of generator_iteration during fit (read once)
 
     def phase_epochs(self) -> tuple[int, ...]:
         return (self.epochs,)
 
     @property
     def tau(self) -> float:
+        return self.tau_at(int(self.generator_iteration))
+
+    def tau_at(self, iteration: int) -> float:
+        """The Gumbel-softmax temperature after `iteration` generator iterations (`tau_schedule`)."""
         return tau_schedule(
-            int(self.generator_iteration),
+            iteration,
             self.tau_start,
             self.tau_min,
             self.tau_anneal_rate,
@@ -103,10 +108,15 @@ class GumbelGAN(TextGANModule):
             torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas),
         ]
 
+    def on_train_start(self) -> None:
+        self._host_iteration = None  # re-read from the (possibly restored) buffer at the first batch
+
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         g_opt, d_opt = self.optimizers()
         real = F.one_hot(batch, len(self.vocab)).float()
-        tau, b, t = self.tau, len(batch), batch.shape[1]
+        if self._host_iteration is None:  # once per fit: the buffer lives on the device
+            self._host_iteration = int(self.generator_iteration)
+        tau, b, t = self.tau_at(self._host_iteration), len(batch), batch.shape[1]
 
         with self.toggled_optimizer(d_opt):
             with torch.no_grad():
@@ -120,6 +130,7 @@ class GumbelGAN(TextGANModule):
             )
             self.optimizer_step_with_clip(g_opt, g_loss)
         self.generator_iteration += 1
+        self._host_iteration += 1  # counted on the host too: no device-to-host read per batch
 
         self.log("train/d_loss", d_loss.detach(), prog_bar=True)
         self.log("train/g_loss", g_loss.detach(), prog_bar=True)

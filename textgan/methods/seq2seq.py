@@ -88,9 +88,7 @@ class DialogueMethod(TextGANModule):
     def _eval_step(self, batch) -> None:
         context, response = self.unpack(batch)
         mask = response != self.vocab.pad_id
-        logp = self.generator.log_probs(context, response)
-        self._nll_sum += -(logp * mask).sum().item()
-        self._nll_count += int(mask.sum().item())
+        self.add_nll(self.generator.log_probs(context, response), mask)
         if self.trainer.sanity_checking:
             return
         left = self.num_eval_samples - len(self._eval_pairs)
@@ -115,10 +113,10 @@ class DialogueMethod(TextGANModule):
 
     def _eval_epoch_end(self, prefix: str) -> None:
         metrics = {}
-        if self._nll_count:
-            metrics["nll_test"] = self._nll_sum / self._nll_count
+        totals = self.nll_totals()
+        if totals is not None:
+            metrics["nll_test"] = (totals[0] / totals[1]).item()
             metrics["perplexity"] = perplexity(metrics["nll_test"])
-        self._nll_sum, self._nll_count = 0.0, 0
         pairs, self._eval_pairs = self._eval_pairs, []
         if self.trainer.sanity_checking:
             return

@@ -78,6 +78,7 @@ class WGANGP(TextGANModule):
         self.js_orders = tuple(int(n) for n in js_orders)
         self.register_buffer("critic_step_count", torch.zeros((), dtype=torch.long))
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
+        self._host_critic_steps: int | None = None  # host copy of critic_step_count (read once, then counted)
         self._train_ngrams: list[NgramCounts] | None = None
         self._floor: dict[str, float] | None = None
 
@@ -98,11 +99,17 @@ class WGANGP(TextGANModule):
                              f"{self.seq_len}; set data.seq_len (WGAN-GP's text benchmark: 32)")
         return F.one_hot(tokens, len(self.vocab)).float()
 
+    def on_train_start(self) -> None:
+        self._host_critic_steps = None  # re-read from the (possibly restored) buffer at the first batch
+
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         g_opt, c_opt = self.optimizers()
         self.critic_step(self.one_hot(batch), c_opt)
         self.critic_step_count += 1
-        if int(self.critic_step_count) % self.critic_steps == 0:
+        if self._host_critic_steps is None:  # once per fit / restore: the buffer lives on the device
+            self._host_critic_steps = int(self.critic_step_count) - 1
+        self._host_critic_steps += 1  # its host-side copy, so the rhythm costs no device-to-host read per batch
+        if self._host_critic_steps % self.critic_steps == 0:
             self.generator_step(len(batch), g_opt)
             self.generator_iteration += 1
         self.log("progress/generator_iteration", self.generator_iteration.float())

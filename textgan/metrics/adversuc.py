@@ -87,6 +87,7 @@ def train_evaluator(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         evaluator = HierarchicalDiscriminator(vocab_size, embed_dim, hidden_dim, pad_id=pad_id)
+    evaluator.to(contexts.device)  # initialised on the CPU (the same weights on every device), trained by the data
     opt = torch.optim.Adam(evaluator.parameters(), lr=lr)
     evaluator.train()
     for _ in range(epochs):
