@@ -195,3 +195,33 @@ def test_checkpoints_of_different_data_are_refused(tmp_path, capsys):
     assert main([f"ckpt={a}", f"ckpt={b}", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
     err = capsys.readouterr().err
     assert "data.seed differ" in err and err.count("\n") == 1
+
+
+def test_report_draws_the_sweep_plane_mean_over_seeds(tmp_path):
+    from textgan.report import main as report_main
+
+    sweep = tmp_path / "multirun" / "x"
+    made = {}
+    for num, (method, seed) in enumerate([("mle", 1), ("mle", 2), ("seqgan", 1)]):
+        job = sweep / str(num)
+        (job / ".hydra").mkdir(parents=True)
+        (job / ".hydra" / "overrides.yaml").write_text(f"- method={method}\n- seed={seed}\n")
+        (job / "csv").mkdir()
+        (job / "csv" / "metrics.csv").write_text("epoch,val/epoch,val/nll_oracle\n0,0,9.0\n")
+        path, model, dm = _checkpoint(tmp_path, f"job{num}", ["data=oracle"], seed=10 + num)
+        (job / "checkpoints").mkdir()
+        path.rename(job / "checkpoints" / "last.ckpt")
+        made[(method, seed)] = model
+    report_main([str(sweep), "--quality-diversity", "0.5,1.0", "--qd-samples", "32"])
+    rows = _rows(sweep / "report" / "quality_diversity" / "quality_diversity.csv")
+    assert [(r["label"], r["temperature"], r["runs"]) for r in rows] == [
+        ("oracle (training data)", "", ""), ("method=mle", "0.5", "2.0"), ("method=mle", "1", "2.0"),
+        ("method=seqgan", "0.5", "1.0"), ("method=seqgan", "1", "1.0")]
+    # the mle curve is the mean (and sample std) over its two seeds' checkpoints
+    nll = [sequence_nll(made[("mle", s)].generator, dm.test_tokens, temperature=0.5) for s in (1, 2)]
+    assert float(rows[1]["nll_test"]) == pytest.approx(sum(nll) / 2, rel=1e-9)
+    assert float(rows[1]["nll_test_std"]) == pytest.approx(abs(nll[0] - nll[1]) / math.sqrt(2), rel=1e-6)
+    assert float(rows[3]["nll_test_std"]) == 0.0
+    report = (sweep / "report" / "report.md").read_text()
+    assert "![quality-diversity](quality_diversity/quality_diversity.png)" in report
+    assert (sweep / "report" / "quality_diversity" / "quality_diversity.png").read_bytes()[:4] == b"\x89PNG"

@@ -367,14 +367,10 @@ def _stored_data_config(path: str) -> dict:
     return data
 
 
-def evaluate(args: dict) -> tuple[list[Point], Path]:
-    """Every (checkpoint, temperature) point of `args` (see `parse_args`), written to `args["out"]`; returns the
-    points and the output folder."""
-    from tqdm.auto import tqdm
-
-    device = _device(args["device"])
+def load_checkpoints(paths: list[str], device: str) -> list[tuple[str, TextGANModule, dict]]:
+    """(path, method in eval mode on `device`, stored data config) of each checkpoint; one-line errors."""
     loaded = []
-    for i, path in enumerate(args["ckpt"]):
+    for path in paths:
         if not Path(path).is_file():
             raise EvaluateError(f"ckpt={path}: no such file")
         data_cfg = _stored_data_config(path)
@@ -384,46 +380,109 @@ def evaluate(args: dict) -> tuple[list[Point], Path]:
             raise EvaluateError(str(ex)) from None
         if getattr(method, "conditional", False) or not hasattr(method, "generate"):
             raise EvaluateError(f"{path}: a conditional (dialogue) method has no quality-diversity plane here")
-        label = args["label"][i] if args["label"] else type(method).__name__
-        loaded.append((path, label, method, data_cfg))
-    signatures = [data_signature({**d, **args["data"]}) for *_, d in loaded]
+        loaded.append((str(path), method, data_cfg))
+    return loaded
+
+
+def shared_datamodule(loaded: list[tuple[str, TextGANModule, dict]], overrides: dict | None = None):
+    """The one datamodule of all `loaded` checkpoints (an error when they were trained on different data)."""
+    overrides = overrides or {}
+    signatures = [data_signature({**d, **overrides}) for *_, d in loaded]
     for (path, *_), sig in zip(loaded[1:], signatures[1:]):
         if sig != signatures[0]:
             keys = sorted(k for k in set(sig) | set(signatures[0]) if sig.get(k) != signatures[0].get(k))
             raise EvaluateError(f"{path} was trained on other data than {loaded[0][0]} (data.{', data.'.join(keys)} "
                                 "differ); one plane compares models of the same data")
-    labels = [label for _, label, *_ in loaded]
-    if len(set(labels)) < len(labels):  # the same class twice: tell the curves apart by their run dirs
-        labels = [f"{label} ({Path(path).resolve().parent.parent.name})" for path, label, *_ in loaded]
-    dm = build_datamodule(loaded[0][3], args["data"])
-    for _, _, method, _ in loaded:
-        if len(method.vocab) != len(dm.vocab) or method.vocab.itos != dm.vocab.itos:
+    dm = build_datamodule(loaded[0][2], overrides)
+    for _, method, _ in loaded:
+        if method.vocab.itos != dm.vocab.itos:
             raise EvaluateError("the rebuilt data's vocabulary differs from the checkpoint's: check data.* overrides")
+    return dm
+
+
+def curve_points(loaded: list[tuple[str, str, TextGANModule]], dm, temperatures: list[float], num_samples: int,
+                 seed: int, batch_size: int, progress: bool = True) -> list[Point]:
+    """The points of every (path, label, method) at every temperature (one point at T = 1 for a generator that
+    samples one way only), with a progress bar."""
+    from tqdm.auto import tqdm
 
     plan = []
-    for (path, _, method, _), label in zip(loaded, labels):
-        temps = args["temperatures"] if sampling_temperature_supported(method) else [1.0]
-        if len(temps) < len(args["temperatures"]):
+    for path, label, method in loaded:
+        temps = temperatures if sampling_temperature_supported(method) else [1.0]
+        if len(temps) < len(temperatures):
             print(f"note: {type(method.generator).__name__} ({path}) samples one way only: one point at T=1",
                   file=sys.stderr)
         plan += [(path, label, method, t) for t in temps]
     points = []
-    if args["real"]:
-        points.append(real_data_point(loaded[0][2], dm, args["num_samples"], args["seed"], args["batch_size"]))
-    for path, label, method, t in tqdm(plan, desc="quality-diversity", unit="point", disable=not args["progress"]):
-        metrics = evaluate_point(method, dm, t, args["num_samples"], args["seed"], args["batch_size"])
-        points.append(Point(label, str(path), t, args["num_samples"], metrics))
+    for path, label, method, t in tqdm(plan, desc="quality-diversity", unit="point", disable=not progress):
+        points.append(Point(label, path, t, num_samples, evaluate_point(method, dm, t, num_samples, seed,
+                                                                        batch_size)))
+    return points
 
-    out = Path(args["out"] or Path("outputs") / "evaluate" / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+
+def mean_over_runs(points: list[Point]) -> list[Point]:
+    """One point per (label, temperature): every metric's mean over the label's runs (its seeds), plus
+    `<metric>_std` (sample std, ddof=1; 0 for one run) and `runs`; `checkpoint` lists the runs' files."""
+    groups: dict[tuple, list[Point]] = {}
+    for p in points:
+        groups.setdefault((p.label, p.temperature), []).append(p)
+    out = []
+    for (label, temp), members in groups.items():
+        metrics: dict[str, float] = {"runs": float(len(members))}
+        for name in sorted(set().union(*(m.metrics for m in members))):
+            values = [m.metrics[name] for m in members if name in m.metrics]
+            mean = math.fsum(values) / len(values)
+            std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+            metrics[name], metrics[f"{name}_std"] = mean, std
+        out.append(Point(label, " ".join(m.checkpoint for m in members), temp, members[0].num_samples, metrics))
+    return out
+
+
+def write_plane(points: list[Point], out: Path, bleu_n: int = 2, title: str = "") -> tuple[Path, Path | None]:
+    """`out/quality_diversity.csv` and, when the data gives a plane, `out/quality_diversity.png`."""
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(points, out / CSV_NAME)
-    axes = plane_axes(points, args["bleu_n"])
+    csv_path = write_csv(points, out / CSV_NAME)
+    axes = plane_axes(points, bleu_n)
     if axes is None:
-        print(f"note: this data gives no quality-diversity pair (NLL-oracle/NLL-test or BLEU-{args['bleu_n']}/"
-              f"Self-BLEU-{args['bleu_n']}); wrote the CSV only", file=sys.stderr)
-    else:
-        plot_plane(points, axes, out / PNG_NAME)
+        print(f"note: this data gives no quality-diversity pair (NLL-oracle/NLL-test or BLEU-{bleu_n}/"
+              f"Self-BLEU-{bleu_n}); wrote the CSV only", file=sys.stderr)
+        return csv_path, None
+    return csv_path, plot_plane(points, axes, out / PNG_NAME, title)
+
+
+def evaluate(args: dict) -> tuple[list[Point], Path]:
+    """Every (checkpoint, temperature) point of `args` (see `parse_args`), written to `args["out"]`; returns the
+    points and the output folder."""
+    loaded = load_checkpoints(args["ckpt"], _device(args["device"]))
+    labels = args["label"] or [type(method).__name__ for _, method, _ in loaded]
+    if len(set(labels)) < len(labels):  # the same class twice: tell the curves apart by their run dirs
+        labels = [f"{label} ({Path(path).resolve().parent.parent.name})" for (path, *_), label in zip(loaded, labels)]
+    dm = shared_datamodule(loaded, args["data"])
+    points = []
+    if args["real"]:
+        points.append(real_data_point(loaded[0][1], dm, args["num_samples"], args["seed"], args["batch_size"]))
+    points += curve_points([(path, label, method) for (path, method, _), label in zip(loaded, labels)], dm,
+                           args["temperatures"], args["num_samples"], args["seed"], args["batch_size"],
+                           args["progress"])
+    out = Path(args["out"] or Path("outputs") / "evaluate" / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+    write_plane(points, out, args["bleu_n"])
     return points, out
+
+
+def sweep_plane(groups: dict[str, list[str]], temperatures: list[float], out: Path, num_samples: int = 10_000,
+                seed: int = 0, device: str = "auto", batch_size: int = 256, bleu_n: int = 2, real: bool = True,
+                progress: bool = True) -> tuple[list[Point], Path, Path | None]:
+    """The plane of a sweep (`textgan.report --quality-diversity`): `groups` maps a curve label (e.g. a method)
+    to its runs' checkpoints (one per seed); each curve is the mean over its runs at every temperature."""
+    paths = [p for members in groups.values() for p in members]
+    loaded = load_checkpoints(paths, _device(device))
+    dm = shared_datamodule(loaded)
+    by_path = {path: method for path, method, _ in loaded}
+    points = [real_data_point(loaded[0][1], dm, num_samples, seed, batch_size)] if real else []
+    runs = [(path, label, by_path[str(path)]) for label, members in groups.items() for path in map(str, members)]
+    points += mean_over_runs(curve_points(runs, dm, temperatures, num_samples, seed, batch_size, progress))
+    csv_path, png = write_plane(points, Path(out), bleu_n, "quality–diversity, mean over seeds (labels: temperature)")
+    return points, csv_path, png
 
 
 def usage() -> str:
