@@ -225,3 +225,15 @@ def test_report_draws_the_sweep_plane_mean_over_seeds(tmp_path):
     report = (sweep / "report" / "report.md").read_text()
     assert "![quality-diversity](quality_diversity/quality_diversity.png)" in report
     assert (sweep / "report" / "quality_diversity" / "quality_diversity.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plane_axes_follow_what_the_data_measures():
+    from textgan.evaluate import Point, plane_axes
+
+    def pts(*names):
+        return [Point("m", "", 1.0, 1, dict.fromkeys(names, 0.5))]
+
+    assert plane_axes(pts("nll_oracle", "nll_test"), 2) == ("nll_oracle", "nll_test")
+    assert plane_axes(pts("bleu2", "bleu3", "self_bleu2", "self_bleu3", "nll_test"), 3) == ("bleu3", "self_bleu3")
+    assert plane_axes(pts("cfg_valid", "unique", "novel"), 2) == ("cfg_valid", "unique")
+    assert plane_axes(pts("nll_test"), 2) is None

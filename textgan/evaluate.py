@@ -17,8 +17,9 @@ checkpoint was trained on:
   the tempered model `log_softmax(logits / T)` (diversity / coverage: a model that drops modes scores badly).
 
 Plane: NLL-oracle (x) vs NLL-test (y) when the data has an oracle, else BLEU-`bleu_n` (x) vs Self-BLEU-`bleu_n`
-(y). `real=true` adds the data's own point: `num_samples` training sequences scored like a model's samples (for
-the oracle, its NLL-test is the oracle's own NLL of the test split). Writes `DIR/quality_diversity.csv` (one row
+(y), else (`data=cfg`) the grammatical fraction (x) vs the distinct fraction of the grammatical samples (y).
+`real=true` adds the data's own point: `num_samples` training sequences scored like a model's samples (for the
+oracle, its NLL-test is the oracle's own NLL of the test split). Writes `DIR/quality_diversity.csv` (one row
 per point) and `DIR/quality_diversity.png` (one curve per checkpoint, points labelled by temperature);
 `DIR` defaults to `outputs/evaluate/<date_time>`. Every point is seeded with `seed` (the same random numbers at
 every temperature, so the curves are smooth), sampling and scoring run batched on `device`.
@@ -259,7 +260,7 @@ def evaluate_point(method: TextGANModule, dm, temperature: float, num_samples: i
 def plane_axes(points: list[Point], bleu_n: int) -> tuple[str, str] | None:
     """(x, y) metric names of the plane, from what the points measured; None when neither pair exists."""
     measured = set().union(*(p.metrics for p in points)) if points else set()
-    for pair in (("nll_oracle", "nll_test"), (f"bleu{bleu_n}", f"self_bleu{bleu_n}")):
+    for pair in (("nll_oracle", "nll_test"), (f"bleu{bleu_n}", f"self_bleu{bleu_n}"), ("cfg_valid", "unique")):
         if set(pair) <= measured:
             return pair
     return None
@@ -270,6 +271,8 @@ AXIS_TEXT = {
     "nll_test": "NLL-test (diversity / coverage; lower is better)",
     "bleu": "BLEU-{n} vs test split (quality; higher is better)",
     "self_bleu": "Self-BLEU-{n} (diversity; lower is better)",
+    "cfg_valid": "grammatical fraction (quality; higher is better)",
+    "unique": "distinct / grammatical (diversity; higher is better)",
 }
 
 
