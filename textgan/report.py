@@ -12,6 +12,9 @@ Reads every job of a Hydra sweep (any folder below SWEEP_DIR with `csv/metrics.c
 Writes `SWEEP_DIR/report/report.md` (a markdown table: one row per group, `mean ± std` per metric; std is the
 sample standard deviation over seeds, ddof=1, 0 for a single seed) and one PNG per `val/*` metric: the mean curve
 over the group's seeds against `val/epoch` (or the csv's `epoch`), with a band of ± one standard deviation.
+`--quality-diversity 0.5:1.5:0.1` also draws the sweep's quality-diversity plane (`textgan.evaluate.sweep_plane`:
+one curve per group, the mean over its seeds' `checkpoints/last.ckpt` at each sampling temperature) into
+`report/quality_diversity/`.
 """
 
 from __future__ import annotations
@@ -154,8 +157,33 @@ def plot_curves(jobs: list[Job], metric: str, path: Path) -> Path | None:
     return path
 
 
-def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | None = None) -> Path:
-    """Write `report.md` and the curve PNGs for the sweep in `sweep_dir`; returns the markdown file."""
+def quality_diversity_section(jobs: list[Job], temperatures: str, out: Path, num_samples: int = 10_000) -> str:
+    """The sweep's quality-diversity plane (`textgan.evaluate.sweep_plane`): one curve per group of the swept
+    keys, the mean over its seeds' `checkpoints/last.ckpt` at every temperature; returns the markdown lines."""
+    from textgan.evaluate import parse_temperatures, sweep_plane
+
+    keys = swept_keys(jobs)
+    groups = {}
+    for values, members in group_jobs(jobs, keys).items():
+        ckpts = [str(j.path / "checkpoints" / "last.ckpt") for j in members
+                 if (j.path / "checkpoints" / "last.ckpt").is_file()]
+        if ckpts:
+            groups[", ".join(f"{k}={v}" for k, v in zip(keys, values)) or "all"] = ckpts
+    if not groups:
+        return "No job has checkpoints/last.ckpt: no quality-diversity plane.\n"
+    _, csv_path, png = sweep_plane(groups, parse_temperatures(temperatures), out / "quality_diversity",
+                                   num_samples=num_samples)
+    lines = [f"Quality-diversity: mean over seeds at temperatures {temperatures} ({num_samples} samples per point): "
+             f"[{csv_path.relative_to(out)}]({csv_path.relative_to(out)})", ""]
+    if png is not None:
+        lines.append(f"![quality-diversity]({png.relative_to(out)})\n")
+    return "\n".join(lines)
+
+
+def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | None = None,
+                 quality_diversity: str | None = None, qd_samples: int = 10_000) -> Path:
+    """Write `report.md` and the curve PNGs for the sweep in `sweep_dir` (with `quality_diversity`, a temperature
+    range: also the sweep's quality-diversity plane); returns the markdown file."""
     sweep_dir = Path(sweep_dir)
     jobs = find_jobs(sweep_dir)
     if not jobs:
@@ -171,6 +199,8 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
         png = plot_curves(jobs, metric, out / f"{metric.replace('/', '_')}.png")
         if png is not None:
             text.append(f"![{metric}]({png.name})\n")
+    if quality_diversity:
+        text.append(quality_diversity_section(jobs, quality_diversity, out, qd_samples))
     report = out / "report.md"
     report.write_text("\n".join(text), encoding="utf-8")
     return report
@@ -181,8 +211,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--metrics", nargs="*", default=None, help="columns of the table (default: test/*)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: SWEEP_DIR/report)")
+    parser.add_argument("--quality-diversity", metavar="TEMPERATURES", default=None,
+                        help="also draw the quality-diversity plane at these sampling temperatures "
+                             "(start:stop:step or a list, e.g. 0.5:1.5:0.1; textgan.evaluate)")
+    parser.add_argument("--qd-samples", type=int, default=10_000, help="samples per quality-diversity point")
     args = parser.parse_args(argv)
-    report = write_report(args.sweep_dir, args.metrics, args.out)
+    report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples)
     print(report.read_text(encoding="utf-8"))
     print(f"written: {report}")
 

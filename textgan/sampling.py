@@ -26,8 +26,17 @@ def sample_gumbel(shape: torch.Size | tuple, device=None, dtype=torch.float32) -
     return -torch.empty(shape, device=device, dtype=dtype).exponential_().log()
 
 
+def _check_temperature(temperature: float) -> None:
+    if not temperature >= 0:
+        raise ValueError(f"sampling temperature must be >= 0 (0: the argmax), got {temperature}")
+
+
 def gumbel_max(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """One categorical sample per row of `logits` `[..., vocab]` -> ids `[...]` (long)."""
+    """One categorical sample of `softmax(logits / T)` per row of `logits` `[..., vocab]` -> ids `[...]` (long);
+    `temperature=0`: the argmax."""
+    _check_temperature(temperature)
+    if temperature == 0:
+        return greedy(logits)
     logits = logits.float()
     if temperature != 1.0:
         logits = logits / temperature
@@ -130,7 +139,14 @@ def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0)
 
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
-    """The sampler every generator uses: temperature, optional top-k/top-p, then inverse-CDF sampling."""
+    """The sampler every generator uses: temperature, optional top-k/top-p, then inverse-CDF sampling.
+
+    Draws from `softmax(logits / T)` (`[..., vocab]` -> ids `[...]`). `temperature=0` is the limit T -> 0: the
+    argmax (filtering never removes it); a negative temperature is an error.
+    """
+    _check_temperature(temperature)
+    if temperature == 0:
+        return greedy(logits)
     if top_k or top_p < 1.0:
         logits = top_k_top_p_filter(logits.float() / temperature, top_k, top_p)
         return inverse_cdf(logits)

@@ -123,26 +123,32 @@ class TextGANModule(pl.LightningModule):
     def test_step(self, batch, batch_idx: int) -> None:
         self._eval_step(batch)
 
-    def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+    def _datamodule(self, datamodule=None):
+        if datamodule is not None:
+            return datamodule
+        return self.trainer.datamodule if self._trainer is not None else None
+
+    def sample_metrics(self, samples: torch.Tensor, datamodule=None) -> dict[str, float]:
         """Metrics of generated `samples` `[n, seq_len]` that the datamodule makes possible: NLL-oracle (an
         `oracle`), BLEU / Self-BLEU (`test_references`), and whatever its own `sample_metrics(samples)` returns
-        (e.g. grammar validity, uniqueness and novelty on `data=cfg`)."""
+        (e.g. grammar validity, uniqueness and novelty on `data=cfg`). `datamodule`: the trainer's when None
+        (`textgan.evaluate` passes one, outside any trainer)."""
         metrics = {}
-        dm = self.trainer.datamodule if self._trainer is not None else None
+        dm = self._datamodule(datamodule)
         oracle = getattr(dm, "oracle", None)
         if oracle is not None:
             oracle.to(samples.device)
             metrics["nll_oracle"] = nll_oracle(oracle, samples)
-        metrics.update(self.bleu_metrics(samples))
+        metrics.update(self.bleu_metrics(samples, dm))
         data_metrics = getattr(dm, "sample_metrics", None)
         if callable(data_metrics):
             metrics.update(data_metrics(samples))
         return metrics
 
-    def bleu_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+    def bleu_metrics(self, samples: torch.Tensor, datamodule=None) -> dict[str, float]:
         """`bleu<n>` (against the datamodule's `test_references`) and `self_bleu<n>` of decoded `samples`
         (`textgan.metrics.bleu`); empty when the datamodule has no `test_references`."""
-        dm = self.trainer.datamodule if self._trainer is not None else None
+        dm = self._datamodule(datamodule)
         references = getattr(dm, "test_references", None)
         if not references:
             return {}

@@ -15,15 +15,20 @@ from textgan.masks import token_mask
 
 
 @torch.no_grad()
-def sequence_nll(model, tokens: torch.Tensor, pad_id: int | None = None, batch_size: int = 1024) -> float:
+def sequence_nll(model, tokens: torch.Tensor, pad_id: int | None = None, batch_size: int = 1024,
+                 temperature: float = 1.0) -> float:
     """Mean per-token NLL (nats) of `tokens` `[n, seq_len]` under `model` (anything with `log_probs`).
 
     Padding (`pad_id`) is excluded; `<eos>` counts as a token. Averaged over all tokens of all sequences.
+    `temperature` T != 1 scores under the tempered model, `-log softmax(logits / T)[y_t]` (the model's
+    `log_probs(tokens, temperature=T)`): NLL-test of the distribution that sampling at T draws from
+    (Caccia et al. 2020, section 3).
     """
+    kwargs = {} if temperature == 1.0 else {"temperature": temperature}
     total, count = 0.0, 0
     for chunk in tokens.split(batch_size):
         mask = token_mask(chunk, pad_id)
-        logp = model.log_probs(chunk).float()
+        logp = model.log_probs(chunk, **kwargs).float()
         total += -(logp * mask).sum().item()
         count += int(mask.sum().item())
     if count == 0:

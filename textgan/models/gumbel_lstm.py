@@ -76,14 +76,15 @@ class GumbelLSTMGenerator(nn.Module):
         return torch.stack(ys, dim=1)
 
     @torch.no_grad()
-    def sample(self, num_samples: int, seq_len: int, **_ignored) -> torch.Tensor:
-        """Discrete sequences `[num_samples, seq_len]` (categorical draws fed back; `<pad>` after `<eos>`)."""
+    def sample(self, num_samples: int, seq_len: int, temperature: float = 1.0) -> torch.Tensor:
+        """Discrete sequences `[num_samples, seq_len]` (categorical draws of `softmax(logits / temperature)` fed
+        back; `<pad>` after `<eos>`)."""
         h, c = self.init_state(self.noise(num_samples))
         x = self.start.expand(num_samples, -1)
         out = []
         for _ in range(seq_len):
             h, c = self.cell(x, (h, c))
-            tok = gumbel_max(self.output(h))
+            tok = gumbel_max(self.output(h), temperature)
             out.append(tok)
             x = self.embedding(tok)
         return pad_after_eos(torch.stack(out, dim=1), self.eos_id, self.pad_id)

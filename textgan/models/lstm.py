@@ -77,9 +77,17 @@ class LSTMGenerator(nn.Module):
         out, _ = self._lstm(inputs, self.init_state(b))
         return self.output(out)
 
-    def log_probs(self, tokens: torch.Tensor) -> torch.Tensor:
-        """`log G(y_t | y_<t)` for every position: `[batch, seq_len]` (float32, padding not masked)."""
-        logp = F.log_softmax(self(tokens).float(), dim=-1)
+    def log_probs(self, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """`log G(y_t | y_<t)` for every position: `[batch, seq_len]` (float32, padding not masked).
+
+        `temperature` T scores under the tempered model `log_softmax(logits / T)`, the distribution that
+        `sample(..., temperature=T)` draws from (T = 1: the model itself)."""
+        logits = self(tokens).float()
+        if temperature != 1.0:
+            if not temperature > 0:
+                raise ValueError(f"log-probabilities need a temperature > 0, got {temperature}")
+            logits = logits / temperature
+        logp = F.log_softmax(logits, dim=-1)
         return logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
 
     def prefix_states(self, tokens: torch.Tensor) -> tuple[list[State], torch.Tensor]:
