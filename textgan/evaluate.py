@@ -42,7 +42,7 @@ from pathlib import Path
 
 import torch
 
-from textgan.generate import GenerateError, load_method  # issue 12 moves these to textgan.load: the switch
+from textgan.load import CheckpointError, load_method
 from textgan.methods.base import TextGANModule
 from textgan.metrics.nll import sequence_nll
 
@@ -362,9 +362,8 @@ def _device(name: str) -> str:
     return name
 
 
-def _stored_data_config(path: str) -> dict:
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    data = (ckpt.get("config") or {}).get("data")
+def _stored_data_config(path: str, method: TextGANModule) -> dict:
+    data = (getattr(method, "run_config", None) or {}).get("data")
     if not isinstance(data, dict):
         raise EvaluateError(f"{path} has no stored data config: it was not written by textgan's train.py")
     return data
@@ -376,11 +375,11 @@ def load_checkpoints(paths: list[str], device: str) -> list[tuple[str, TextGANMo
     for path in paths:
         if not Path(path).is_file():
             raise EvaluateError(f"ckpt={path}: no such file")
-        data_cfg = _stored_data_config(path)
         try:
             method = load_method(path, device)
-        except GenerateError as ex:
+        except CheckpointError as ex:
             raise EvaluateError(str(ex)) from None
+        data_cfg = _stored_data_config(path, method)
         if getattr(method, "conditional", False) or not hasattr(method, "generate"):
             raise EvaluateError(f"{path}: a conditional (dialogue) method has no quality-diversity plane here")
         loaded.append((str(path), method, data_cfg))
