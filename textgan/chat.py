@@ -23,13 +23,14 @@ import torch
 
 from textgan.data.tokenize import encode_padded, fit_length, tokenize
 from textgan.data.vocab import Vocabulary
+from textgan.errors import UserError
 
 USAGE = __doc__
 OPTIONS = {"ckpt": str, "input": str, "output": str, "decode": str, "beam_size": int, "length_penalty": float,
            "temperature": float, "top_k": int, "top_p": float, "max_len": int, "batch_size": int, "seed": int}
 
 
-class ChatError(ValueError):
+class ChatError(UserError, ValueError):
     """A bad command line or checkpoint, with what to do about it."""
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from textgan.errors import UserError
+
 DEFAULTS = {
     "ckpt": None,  # checkpoint file (last.ckpt / best.ckpt / interrupted.ckpt of any run)
     "num_samples": 1000,
@@ -38,7 +40,7 @@ DECODES = ("sample", "greedy")
 LAYOUTS = ("line", "poem")
 
 
-class GenerateError(ValueError):
+class GenerateError(UserError, ValueError):
     """A one-line problem with the command line or the checkpoint."""
 
 

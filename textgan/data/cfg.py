@@ -25,6 +25,7 @@ import torch
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import DEFAULT_SPECIALS, Vocabulary
 from textgan.metrics.cfg_validity import MAX_TOKENS, OPERATORS, PARENTHESES, VARIABLES, cfg_sample_metrics
+from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 
 class _TooLong(Exception):
@@ -101,16 +102,17 @@ class CFGDataModule(TokensDataModule):
 
     def __init__(
         self,
-        num_train: int = 5000,
-        num_test: int = 1000,
-        seq_len: int = MAX_TOKENS + 1,
+        num_train: PositiveInt = 5000,
+        num_test: PositiveInt = 1000,
+        seq_len: PositiveInt = MAX_TOKENS + 1,
         variables: tuple[str, ...] | list[str] = VARIABLES,
         p_variable: float = 0.5,
         p_binary: float = 0.4,
         seed: int = 7,
-        batch_size: int = 64,
-        num_workers: int = 0,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
     ):
+        check_arguments(CFGDataModule, locals(), "data")
         super().__init__()
         if not (p_variable > 0 and p_variable + p_binary <= 1):
             raise ValueError("need p_variable > 0 and p_variable + p_binary < 1 (parentheses take the rest)")

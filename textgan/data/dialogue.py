@@ -43,6 +43,7 @@ from torch.utils.data import DataLoader, Dataset
 from textgan.data.download import DataFileError, download, read_text, write_text_atomic
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.vocab import Vocabulary
+from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 Pair = tuple[str, str]
 
@@ -192,6 +193,8 @@ class DialogueDataModule(pl.LightningDataModule):
     `test_responses` (lists of token lists, for BLEU), `train_tokens` / `test_tokens` (the response tensors).
     """
 
+    provides_data = "pairs"  # batches (context, response): for the methods whose `needs_data` is "pairs"
+
     def __init__(
         self,
         root: str,
@@ -200,19 +203,20 @@ class DialogueDataModule(pl.LightningDataModule):
         test_path: str | None = None,
         tokenize: str = "auto",
         lower: bool = False,
-        max_context_len: int = 20,
-        max_response_len: int = 20,
-        seq_len: int | None = None,
+        max_context_len: PositiveInt = 20,
+        max_response_len: PositiveInt = 20,
+        seq_len: PositiveInt | None = None,
         overlong: str = "truncate",
         context_eos: bool = True,
-        min_freq: int = 1,
-        max_size: int | None = None,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        max_train_pairs: int | None = None,
+        min_freq: PositiveInt = 1,
+        max_size: PositiveInt | None = None,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
+        max_train_pairs: PositiveInt | None = None,
         raw_dir: str | None = None,
         progress: bool = True,
     ):
+        check_arguments(DialogueDataModule, locals(), "data")
         super().__init__()
         if corpus not in CORPORA:
             raise ValueError(f"data.corpus must be one of {CORPORA}, got {corpus!r}")

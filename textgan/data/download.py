@@ -20,10 +20,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from textgan.errors import UserError
+
 CHUNK = 1 << 16
 
 
-class DataFileError(RuntimeError):
+class DataFileError(UserError, RuntimeError):
     """A corpus file is missing, empty, corrupt or not in the expected encoding."""
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from textgan.data.download import DataFileError, download, read_text, write_text_atomic
 from textgan.data.text_file import LinesDataModule, read_lines
 from textgan.data.tokenize import is_test_by_hash
+from textgan.ranges import PositiveInt, check_arguments
 
 UPSTREAM_BASE = ("https://raw.githubusercontent.com/chinese-poetry/chinese-poetry/"
                  "99ebbef7e1345c0985c44b9fd96a3f9e776f117b/")
@@ -144,8 +145,9 @@ class ChinesePoetryDataModule(LinesDataModule):
         seq_len: must be `4·variant + 1` (the config derives it from `variant`).
     """
 
-    def __init__(self, root: str, variant: int = 5, seq_len: int | None = None, raw_dir: str | None = None,
+    def __init__(self, root: str, variant: int = 5, seq_len: PositiveInt | None = None, raw_dir: str | None = None,
                  progress: bool = True, seq_len_of_variant: dict | None = None, **kwargs):
+        check_arguments(ChinesePoetryDataModule, locals(), "data")
         if variant not in VARIANTS:
             raise ValueError(f"data.variant must be 5 or 7 (characters per line), got {variant!r}")
         expected = 4 * variant + 1

@@ -23,6 +23,7 @@ from textgan.data.download import DataFileError, read_text
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import Vocabulary
+from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 
 class LinesDataModule(TokensDataModule):
@@ -40,17 +41,18 @@ class LinesDataModule(TokensDataModule):
         lower: bool = False,
         overlong: str = "truncate",
         add_eos: bool = True,
-        min_freq: int = 1,
-        max_size: int | None = None,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        max_train_examples: int | None = None,
-        max_test_examples: int | None = None,
+        min_freq: PositiveInt = 1,
+        max_size: PositiveInt | None = None,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
+        max_train_examples: PositiveInt | None = None,
+        max_test_examples: PositiveInt | None = None,
         bleu_ns: Sequence[int] = (2, 3, 4, 5),
         self_bleu_ns: Sequence[int] = (2, 3, 4, 5),
-        num_bleu_samples: int = 1000,
-        num_self_bleu_samples: int = 1000,
+        num_bleu_samples: NonNegativeInt = 1000,
+        num_self_bleu_samples: NonNegativeInt = 1000,
     ):
+        check_arguments(LinesDataModule, locals(), "data")
         super().__init__()
         if seq_len < 1 + int(add_eos):
             raise ValueError(f"data.seq_len={seq_len} leaves no room for a token (it counts <eos>)")

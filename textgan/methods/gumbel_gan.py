@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from textgan.data.vocab import Vocabulary
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
 from textgan.methods.base import TextGANModule
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
 
 
 def tau_schedule(
@@ -60,17 +61,18 @@ class GumbelGAN(TextGANModule):
         generator: Callable[..., torch.nn.Module],
         discriminator: Callable[..., torch.nn.Module],
         seq_len: int,
-        epochs: int = 50,
-        lr: float = 1e-3,
+        epochs: NonNegativeInt = 50,
+        lr: PositiveFloat = 1e-3,
         betas: Sequence[float] = (0.5, 0.999),
-        tau_start: float = 5.0,
-        tau_min: float = 0.5,
-        tau_anneal_rate: float = 1e-3,
-        tau_anneal_every: int = 100,
+        tau_start: PositiveFloat = 5.0,
+        tau_min: PositiveFloat = 0.5,
+        tau_anneal_rate: NonNegativeFloat = 1e-3,
+        tau_anneal_every: PositiveInt = 100,
         straight_through: bool = False,
-        grad_clip: float = 5.0,
-        num_eval_samples: int = 1000,
+        grad_clip: NonNegativeFloat = 5.0,
+        num_eval_samples: PositiveInt = 1000,
     ):
+        check_arguments(GumbelGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if not 0 < tau_min <= tau_start:
             raise ValueError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
