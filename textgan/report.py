@@ -24,6 +24,12 @@ from pathlib import Path
 
 import yaml
 
+from textgan.errors import UserError, handle
+
+
+class NoJobsError(UserError, FileNotFoundError):
+    """The folder holds no job with `csv/metrics.csv` (not a sweep dir, or the sweep logged no CSV)."""
+
 
 @dataclass
 class Job:
@@ -158,9 +164,11 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
     """Write `report.md` and the curve PNGs for the sweep in `sweep_dir`; returns the markdown file."""
     sweep_dir = Path(sweep_dir)
     jobs = find_jobs(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise NoJobsError(f"{sweep_dir} is not a folder; give a sweep dir (multirun/<method>_<data>/<time>)")
     if not jobs:
-        raise FileNotFoundError(f"no job with csv/metrics.csv under {sweep_dir} (run the sweep with logger=csv "
-                                f"or logger=many)")
+        raise NoJobsError(f"no job with csv/metrics.csv under {sweep_dir}; give a sweep dir "
+                          "(multirun/<method>_<data>/<time>) of a sweep run with logger=csv or logger=many")
     out = Path(out) if out else sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     text = [f"# Sweep report: {sweep_dir}", "", f"{len(jobs)} jobs; swept keys: "
@@ -176,16 +184,23 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--metrics", nargs="*", default=None, help="columns of the table (default: test/*)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: SWEEP_DIR/report)")
     args = parser.parse_args(argv)
-    report = write_report(args.sweep_dir, args.metrics, args.out)
+    try:
+        report = write_report(args.sweep_dir, args.metrics, args.out)
+    except Exception as ex:
+        status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
+        if status is None:
+            raise
+        return status
     print(report.read_text(encoding="utf-8"))
     print(f"written: {report}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

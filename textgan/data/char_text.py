@@ -104,5 +104,5 @@ class CharTextDataModule(LinesDataModule):
             prepare_char_text(self.root, self.raw_dir, self.corpus, self.progress)
 
     def load_splits(self) -> tuple[list[str], list[str]]:
-        lines = read_lines(self.file)
+        lines = read_lines(self.file, built=True)
         return [ln for ln in lines if not is_test_by_hash(ln)], [ln for ln in lines if is_test_by_hash(ln)]

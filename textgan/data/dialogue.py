@@ -112,11 +112,11 @@ def pairs_to_tsv(pairs: Iterable[Pair]) -> str:
     return "".join(f"{c}\t{r}\n" for c, r in pairs)
 
 
-def read_pairs(path: str | os.PathLike) -> list[Pair]:
+def read_pairs(path: str | os.PathLike, built: bool = False) -> list[Pair]:
     """Pairs of a `context<TAB>response` file; a line without exactly one TAB is a `DataFileError` that
-    names it."""
+    names it (`built`: a file textgan processed, see `read_text`)."""
     pairs = []
-    for i, line in enumerate(read_text(path, what="dialogue file").split("\n"), start=1):
+    for i, line in enumerate(read_text(path, what="dialogue file", built=built).split("\n"), start=1):
         line = line.rstrip("\r")
         if not line.strip():
             continue
@@ -268,7 +268,7 @@ class DialogueDataModule(pl.LightningDataModule):
     def load_splits(self) -> dict[str, list[Pair]]:
         """Raw text pairs per split: train, test and (DailyDialog) validation."""
         files = self.split_files()
-        splits = {name: read_pairs(p) for name, p in files.items()}
+        splits = {name: read_pairs(p, built=self.corpus != "file") for name, p in files.items()}
         if "all" in splits:
             pairs = splits.pop("all")
             splits["train"] = [p for p in pairs if not is_test_by_hash(f"{p[0]}\t{p[1]}")]

@@ -115,7 +115,7 @@ def upstream_manifest() -> list[tuple[str, str]]:
 def read_upstream_json(path: Path) -> list[dict]:
     """One upstream file's poems, or a `DataFileError` naming the file."""
     try:
-        poems = json.loads(read_text(path, what="upstream poetry file"))
+        poems = json.loads(read_text(path, what="upstream poetry file", built=True))
     except json.JSONDecodeError as err:
         raise DataFileError(f"{path} is not valid JSON ({err}). Delete it so that it is downloaded again."
                             ) from err
@@ -171,7 +171,7 @@ class ChinesePoetryDataModule(LinesDataModule):
             prepare_poetry(self.root, self.raw_dir, self.progress)
 
     def load_splits(self) -> tuple[list[str], list[str]]:
-        train, test = (read_lines(p) for p in self.split_files())
+        train, test = (read_lines(p, built=True) for p in self.split_files())
         n = 4 * self.variant
         for path, lines in zip(self.split_files(), (train, test)):
             bad = next((i for i, line in enumerate(lines) if len(line) != n), None)

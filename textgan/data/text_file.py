@@ -105,9 +105,10 @@ class LinesDataModule(TokensDataModule):
         self.test_references = test
 
 
-def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
-    """Non-blank lines of a text file (trailing `\\r` removed), with `DataFileError`s for bad files."""
-    lines = [ln.rstrip("\r") for ln in read_text(path, encoding).split("\n")]
+def read_lines(path: str | os.PathLike, encoding: str = "utf-8", built: bool = False) -> list[str]:
+    """Non-blank lines of a text file (trailing `\\r` removed), with `DataFileError`s for bad files (`built`: a
+    file textgan built, see `read_text`)."""
+    lines = [ln.rstrip("\r") for ln in read_text(path, encoding, built=built).split("\n")]
     return [ln for ln in lines if ln.strip()]
 
 
