@@ -39,9 +39,12 @@ def check_command_line(argv: list[str]) -> None:
         return
     from textgan import errors
     from textgan.config_validation import check_overrides
+    from textgan.preflight import check_output_dir
 
+    overrides = [a for a in argv if not a.startswith("-")]
     try:
-        check_overrides([a for a in argv if not a.startswith("-")])
+        check_overrides(overrides)
+        check_output_dir(overrides, multirun=any(a in ("-m", "--multirun") for a in argv))
     except Exception as ex:
         status = errors.handle(ex)
         if status is None:

@@ -175,6 +175,99 @@ def check_devices(cfg: DictConfig) -> None:
                           f"parameters of GAN steps: use {DATA_PARALLEL_CONFIGS}")
 
 
+def check_writable(folder: str | os.PathLike, what: str = "hydra.run.dir") -> None:
+    """`folder` (created later) must be creatable: its nearest existing parent takes a new entry (probed with a
+    temporary folder, removed at once) and its file system has free space. Run before Hydra creates it."""
+    import errno
+    import tempfile
+
+    folder = Path(folder).absolute()
+    parent = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        raise ConfigError(f"{what}={folder}: {parent} is not a folder; choose another {what}")
+    try:
+        if parent == folder:  # the folder exists already: probe nothing inside it
+            if not os.access(parent, os.W_OK):
+                raise PermissionError(errno.EACCES, "permission denied", str(parent))
+        else:
+            os.rmdir(tempfile.mkdtemp(prefix=".textgan-probe-", dir=parent))
+        stats = os.statvfs(parent)
+        if stats.f_bavail == 0:
+            raise OSError(errno.ENOSPC, "no space left on device", str(parent))
+    except OSError as ex:
+        raise ConfigError(f"{what}={folder}: cannot write {parent} ({ex.strerror or ex}); choose a folder you can "
+                          f"write to ({what}=...){' or free some disk space' if ex.errno == errno.ENOSPC else ''}"
+                          ) from None
+
+
+def check_output_dir(overrides: list[str], multirun: bool) -> None:
+    """`check_writable` for the run (or sweep) dir that Hydra will create for these command-line overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    # only Hydra's settings and single group choices decide the folder; sweeps would not compose
+    kept = [o for o in overrides if "," not in o and (o.startswith(("hydra.", "hydra/"))
+                                                     or o.split("=")[0] in ("method", "data"))]
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+            cfg = compose("config", overrides=kept, return_hydra_config=True)
+        folder = OmegaConf.select(cfg, key)
+    except Exception:  # a folder that only resolves inside the job: Hydra reports it
+        return
+    finally:
+        GlobalHydra.instance().clear()
+    if folder:
+        check_writable(folder, key)
+
+
+def _key_list(keys: list[str]) -> str:
+    return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
+
+
+def check_checkpoint(method, ckpt_path: str | os.PathLike | None) -> None:
+    """Before fitting: the weights and vocabulary of `ckpt_path` must fit the `method` this run built (else one
+    line naming the method that wrote the checkpoint). A file that cannot be read is left to the loader."""
+    if not ckpt_path:
+        return
+    import torch
+
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+        state = ckpt["state_dict"]
+    except Exception:
+        return
+    if "vocab" in ckpt:
+        from textgan.data.vocab import Vocabulary
+
+        method.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]))
+    own = method.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if not (missing or unexpected or shapes):
+        return
+    target = ((ckpt.get("config") or {}).get("method") or {}).get("_target_")
+    model = (ckpt.get("config") or {}).get("model") or {}
+    written = f"{_name('method', target)}" if isinstance(target, str) else "another method"
+    diff = "; ".join(filter(None, [missing and f"missing {_key_list(missing)}",
+                                   unexpected and f"unexpected {_key_list(unexpected)}",
+                                   shapes and f"other shapes: {_key_list(shapes)}"]))
+    sizes = f" and the model sizes it was trained with ({_sizes(model)})" if isinstance(model, dict) and model \
+        else " and the model sizes it was trained with"
+    raise ConfigError(f"ckpt_path={ckpt_path} holds weights of {written} that do not fit this run's "
+                      f"{type(method).__name__} ({diff}); resume it with {written}{sizes}, or start without "
+                      "ckpt_path")
+
+
+def _sizes(model: dict) -> str:
+    """`generator.hidden_dim=32, ...`: the integer settings of the checkpoint's model config."""
+    found = [f"{part}.{k}={v}" for part, node in model.items() if isinstance(node, dict)
+             for k, v in node.items() if isinstance(v, int) and not isinstance(v, bool)]
+    return ", ".join(found[:6]) + (", ..." if len(found) > 6 else "")
+
+
 def preflight(cfg: DictConfig) -> None:
     """Raise `ConfigError` (one line) for the first mistake above; nothing is built or started."""
     check_missing(cfg)

@@ -24,6 +24,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
 from textgan.config_validation import ConfigError, validate_config
 from textgan.cpu_memory import keep_freed_memory
+from textgan.preflight import check_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""
     validate_config(cfg)
     if cfg.get("seed") is not None:
-        pl.seed_everything(cfg.seed, workers=True)
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)  # Lightning's line would go to stderr
+        log.info(f"seed {cfg.seed}")
     if cfg.get("num_threads"):
         torch.set_num_threads(cfg.num_threads)
     if cfg.get("keep_freed_memory", True):
@@ -206,6 +208,7 @@ def train(cfg: DictConfig) -> float | None:
     datamodule.setup("fit")
     method = instantiate(cfg.method, vocab=datamodule.vocab)
     method.run_config = run_config
+    check_checkpoint(method, ckpt_path)  # weights of another method/model: one line before the Trainer starts
 
     out = Path(cfg.paths.output_dir)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
