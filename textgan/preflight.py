@@ -9,7 +9,12 @@
   there is more than one device.
 
 `preflight(cfg)` runs them all; `textgan.config_validation.validate_config` calls it, so both `run.py` (before
-Hydra starts the job) and `train()` check.
+Hydra starts the job) and `train()` check. Two more checks need what the config alone does not say:
+
+- `check_output_dir(overrides)` (`run.py`, before Hydra creates the run dir): the run / sweep dir can be created;
+- `check_checkpoint(method, ckpt_path)` (`train()`, after the method is built, before the Trainer starts): the
+  checkpoint's vocabulary and weights (names and shapes) fit this run's method, else one line naming the method
+  and model sizes that wrote it.
 """
 
 from __future__ import annotations
