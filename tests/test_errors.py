@@ -96,9 +96,6 @@ def finished_run(tmp_path) -> Path:
     (["method=wgan_gp", "data=dialogue"], "method=wgan_gp trains on unconditional token sequences"),
     (["method=seq2seq", "data=oracle"], "method=seq2seq trains on (context, response) pairs, but data=oracle "
                                         "provides unconditional token sequences"),
-    ([f"trainer.devices={CORES + 1}", "trainer.accelerator=cpu"],
-     f"trainer.devices={CORES + 1}: this machine has {CORES} CPU core(s) and no GPU; use trainer.devices<={CORES}"),
-    (["trainer.devices=0"], "trainer.devices=0 is out of range; give a number of devices >= 1 (or -1: all)"),
 ])
 def test_run_py_mistakes_are_one_line_before_hydra_starts(argv, message, tmp_path, capsys):
     run = _run_module()
@@ -109,20 +106,34 @@ def test_run_py_mistakes_are_one_line_before_hydra_starts(argv, message, tmp_pat
     assert not target.exists()  # Hydra never started: no run dir
 
 
-def test_several_devices_need_a_data_parallel_strategy(capsys):
+@pytest.mark.parametrize("overrides, message", [
+    ([f"trainer.devices={CORES + 1}", "trainer.accelerator=cpu"],
+     f"trainer.devices={CORES + 1}: this machine has {CORES} CPU core(s) and no GPU; use trainer.devices<={CORES}"),
+    (["trainer.devices=0"], "trainer.devices=0 is out of range; give a number of devices >= 1 (or -1: all)"),
+    (["trainer.accelerator=cpu", "trainer.devices=2"], "trainer.devices=2 needs a data-parallel strategy"),
+    (["trainer.accelerator=gpu"], "trainer.accelerator=gpu: no CUDA GPU is visible on this machine; use trainer=cpu"),
+])
+def test_devices_that_do_not_exist_stop_train_before_data_is_built(overrides, message, tmp_path):
+    from textgan.train import train
+
+    if "trainer.accelerator=gpu" in overrides and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    if "trainer.devices=2" in overrides and CORES < 2:
+        pytest.skip("needs 2 CPU cores")
+    cache = tmp_path / "cache"
+    cfg = compose_config(["method=mle", "debug=smoke", *overrides, f"data.cache_dir={cache}"], tmp_path / "run")
+    with pytest.raises(ConfigError) as info:
+        train(cfg)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert not cache.exists() and not (tmp_path / "run").exists()  # no data built, no run dir written
+
+
+def test_the_documented_data_parallel_config_passes(tmp_path):
+    from textgan.preflight import check_devices
+
     if CORES < 2:
         pytest.skip("needs 2 CPU cores")
-    with pytest.raises(SystemExit):
-        _run_module().check_command_line(["trainer.accelerator=cpu", "trainer.devices=2"])
-    assert "trainer.devices=2 needs a data-parallel strategy" in capsys.readouterr().err
-    _run_module().check_command_line(["trainer=ddp", "trainer.accelerator=cpu"])  # the documented way passes
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_gpu_trainer_without_gpu(capsys):
-    with pytest.raises(SystemExit):
-        _run_module().check_command_line(["trainer=gpu"])
-    assert "trainer.accelerator=gpu: no CUDA GPU is visible on this machine; use trainer=cpu" in capsys.readouterr().err
+    check_devices(compose_config(["trainer=ddp", "trainer.accelerator=cpu"], tmp_path))
 
 
 def test_boundary_values_pass():

@@ -5,11 +5,13 @@
   the top-level values in `TOP_LEVEL_RANGES`;
 - `check_pairing`: the method's `needs_data` against the data module's `provides_data` (a dialogue method on
   unconditional sequences, or a sequence GAN on (context, response) pairs, is refused naming the valid pairings);
-- `check_devices`: `trainer.devices` against the CPU cores / GPUs that exist, and a data-parallel strategy when
-  there is more than one device.
 
 `preflight(cfg)` runs them all; `textgan.config_validation.validate_config` calls it, so both `run.py` (before
-Hydra starts the job) and `train()` check. Two more checks need what the config alone does not say:
+Hydra starts the job) and `train()` check. Three more checks need what the config alone does not say:
+
+- `check_devices(cfg)` (`train()`, on the machine that runs the job, before any data or process: a sweep submitted
+  to SLURM from a machine without GPUs must pass): `trainer.devices` against the CPU cores / GPUs that exist, and a
+  data-parallel strategy when there is more than one device;
 
 - `check_output_dir(overrides)` (`run.py`, before Hydra creates the run dir): the run / sweep dir can be created;
 - `check_checkpoint(method, ckpt_path)` (`train()`, after the method is built, before the Trainer starts): the
@@ -278,4 +280,3 @@ def preflight(cfg: DictConfig) -> None:
     check_missing(cfg)
     check_ranges(cfg)
     check_pairing(cfg)
-    check_devices(cfg)

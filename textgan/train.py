@@ -24,7 +24,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
 from textgan.config_validation import ConfigError, validate_config
 from textgan.cpu_memory import keep_freed_memory
-from textgan.preflight import check_checkpoint
+from textgan.preflight import check_checkpoint, check_devices
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,7 @@ def compose_config(overrides: list[str], output_dir: str | os.PathLike) -> DictC
 def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""
     validate_config(cfg)
+    check_devices(cfg)  # here, not before Hydra: the machine that runs the job is the one that counts
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)  # Lightning's line would go to stderr
         log.info(f"seed {cfg.seed}")
