@@ -62,7 +62,7 @@ class GumbelGAN(TextGANModule):
         discriminator: Callable[..., torch.nn.Module],
         seq_len: int,
         epochs: NonNegativeInt = 50,
-        lr: PositiveFloat = 1e-3,
+        lr: NonNegativeFloat = 1e-3,
         betas: Sequence[float] = (0.5, 0.999),
         tau_start: PositiveFloat = 5.0,
         tau_min: PositiveFloat = 0.5,

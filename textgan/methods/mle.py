@@ -8,7 +8,7 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.methods.base import TextGANModule
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
 
 class MLE(TextGANModule):
@@ -22,7 +22,7 @@ class MLE(TextGANModule):
         generator: Callable[..., torch.nn.Module],
         seq_len: int,
         epochs: NonNegativeInt = 120,
-        lr: PositiveFloat = 0.01,
+        lr: NonNegativeFloat = 0.01,
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 10_000,
     ):

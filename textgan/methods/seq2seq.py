@@ -148,7 +148,7 @@ class Seq2SeqMLE(DialogueMethod):
         generator: Callable[..., torch.nn.Module],
         seq_len: int,
         epochs: NonNegativeInt = 10,
-        lr: PositiveFloat = 1e-3,
+        lr: NonNegativeFloat = 1e-3,
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 1000,
         eval_decode: str = "greedy",

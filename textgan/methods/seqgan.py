@@ -25,7 +25,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, UnitInterval, check_arguments
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
 from textgan.rollout import mc_rewards, update_rollout_policy
 
 
@@ -58,9 +58,9 @@ class SeqGAN(TextGANModule):
         d_steps: NonNegativeInt = 5,
         d_epochs: PositiveInt = 3,
         num_rollouts: PositiveInt = 16,
-        g_pretrain_lr: PositiveFloat = 0.01,
-        g_adv_lr: PositiveFloat = 0.01,
-        d_lr: PositiveFloat = 1e-4,
+        g_pretrain_lr: NonNegativeFloat = 0.01,
+        g_adv_lr: NonNegativeFloat = 0.01,
+        d_lr: NonNegativeFloat = 1e-4,
         grad_clip: NonNegativeFloat = 5.0,
         pg_baseline: bool = False,
         rollout_policy: str = "current",

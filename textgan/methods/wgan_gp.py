@@ -34,7 +34,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from textgan.methods.base import TextGANModule
 from textgan.metrics.ngram_js import NgramCounts, js_divergence
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
 
 class WGANGP(TextGANModule):
@@ -61,7 +61,7 @@ class WGANGP(TextGANModule):
         epochs: NonNegativeInt = 100,
         critic_steps: PositiveInt = 10,
         gp_weight: NonNegativeFloat = 10.0,
-        lr: PositiveFloat = 1e-4,
+        lr: NonNegativeFloat = 1e-4,
         betas: Sequence[float] = (0.5, 0.9),
         js_orders: Sequence[int] = (1, 2, 3, 4),
         num_eval_samples: PositiveInt = 640,
