@@ -23,6 +23,7 @@ from hydra.errors import InstantiationException
 from textgan import errors
 from textgan.config_validation import ConfigError
 from textgan.data.download import DataFileError, read_text
+from textgan.data.vocab import Vocabulary, VocabularyMismatchError
 from textgan.metrics.nll import perplexity
 from textgan.preflight import check_checkpoint, check_writable
 from textgan.ranges import PositiveFloat, Probability, Range, check_value
@@ -280,6 +281,11 @@ def test_checkpoint_of_another_method_or_size_is_refused_naming_it(tmp_path):
         check_checkpoint(smaller, path)
     same = instantiate(compose_config(["method=mle", "debug=smoke"], tmp_path / "m2").method, vocab=vocab)
     check_checkpoint(same, path)  # fits: no error
+    other_vocab = Vocabulary.from_state_dict({**vocab.state_dict(), "itos": [*vocab.itos[:-1], "zebra"]})
+    other = instantiate(compose_config(["method=mle", "debug=smoke"], tmp_path / "m3").method, vocab=other_vocab)
+    with pytest.raises(VocabularyMismatchError, match="Load the checkpoint with the same data config") as info:
+        check_checkpoint(other, path)
+    assert errors.user_message(info.value).count("vocabulary mismatch") == 1  # a UserError: one line
 
 
 def test_output_dir_that_cannot_be_created(tmp_path, monkeypatch):
@@ -394,3 +400,10 @@ def test_cli_generate_chat_report(tmp_path):
     proc = _cli(["-m", "textgan.report", str(empty)], tmp_path)
     _assert_one_line(proc.stderr, proc.returncode, f"no job with csv/metrics.csv under {empty}; give a sweep dir")
     assert list(empty.iterdir()) == []  # no report folder written
+
+
+def test_report_on_a_missing_folder(tmp_path, capsys):
+    from textgan.report import main
+
+    assert main([str(tmp_path / "nowhere")]) == 2
+    _assert_one_line(capsys.readouterr().err, 2, "nowhere is not a folder; give a sweep dir")

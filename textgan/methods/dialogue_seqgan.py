@@ -101,8 +101,6 @@ class DialogueSeqGAN(DialogueMethod):
                              f"sequence: Adver-Reinforce), got {reward!r}")
         if baseline not in BASELINES:
             raise ValueError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
-        if num_rollouts < 1 or d_steps < 0 or g_steps < 0:
-            raise ValueError("method.num_rollouts must be >= 1 and method.d_steps / g_steps >= 0")
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)

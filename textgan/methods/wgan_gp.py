@@ -68,8 +68,6 @@ class WGANGP(TextGANModule):
     ):
         check_arguments(WGANGP, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
-        if critic_steps < 1:
-            raise ValueError(f"method.critic_steps must be >= 1, got {critic_steps}")
         betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
         js_orders = tuple(int(n) for n in js_orders)
         self.save_hyperparameters(ignore=["vocab", "generator", "critic"])
