@@ -164,6 +164,17 @@ def test_constructors_check_their_ranges_too(tmp_path):
         MLE(vocab=None, generator=None, seq_len=4, lr=-0.1)
 
 
+def test_a_constructors_own_check_is_one_line_through_instantiate(tmp_path, capsys):
+    from textgan.train import train
+
+    cfg = compose_config(["method=seq2seq", "data=dialogue", "data.corpus=foo"], tmp_path / "run")
+    with pytest.raises(InstantiationException) as info:
+        train(cfg)
+    assert errors.handle(info.value) == 2
+    _assert_one_line(capsys.readouterr().err, 2, "error: data.corpus must be one of ('dailydialog', ")
+    assert not (tmp_path / "run").exists()
+
+
 # ------------------------------------------------------------------------------- the mapping itself
 def test_foreign_errors_map_to_one_line_and_bugs_keep_their_traceback(monkeypatch):
     mismatch = RuntimeError('Error(s) in loading state_dict for SeqGAN:\n\tMissing key(s) in state_dict: "d.w", '

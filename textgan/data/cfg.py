@@ -24,6 +24,7 @@ import torch
 
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import DEFAULT_SPECIALS, Vocabulary
+from textgan.errors import ConfigError
 from textgan.metrics.cfg_validity import MAX_TOKENS, OPERATORS, PARENTHESES, VARIABLES, cfg_sample_metrics
 from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
@@ -115,9 +116,9 @@ class CFGDataModule(TokensDataModule):
         check_arguments(CFGDataModule, locals(), "data")
         super().__init__()
         if not (p_variable > 0 and p_variable + p_binary <= 1):
-            raise ValueError("need p_variable > 0 and p_variable + p_binary < 1 (parentheses take the rest)")
+            raise ConfigError("need p_variable > 0 and p_variable + p_binary < 1 (parentheses take the rest)")
         if seq_len < 2:
-            raise ValueError(f"data.seq_len must be >= 2 (tokens + <eos>), got {seq_len}")
+            raise ConfigError(f"data.seq_len must be >= 2 (tokens + <eos>), got {seq_len}")
         self.num_train, self.num_test, self.max_tokens = num_train, num_test, seq_len - 1
         self.variables = tuple(variables)
         self.p_variable, self.p_binary, self.seed = p_variable, p_binary, seed

@@ -23,6 +23,7 @@ from pathlib import Path
 from textgan.data.download import download, write_text_atomic
 from textgan.data.text_file import LinesDataModule, read_lines
 from textgan.data.tokenize import is_test_by_hash
+from textgan.errors import ConfigError
 from textgan.ranges import PositiveInt, check_arguments
 
 _NLTK = ("https://raw.githubusercontent.com/nltk/nltk/4dc39fbf6965509f7b74316eff239bd110a03b49/"
@@ -87,7 +88,7 @@ class CharTextDataModule(LinesDataModule):
                  progress: bool = True, **kwargs):
         check_arguments(CharTextDataModule, locals(), "data")
         if corpus not in OUTPUT_FILES:
-            raise ValueError(f"data.corpus must be one of {tuple(OUTPUT_FILES)}, got {corpus!r}")
+            raise ConfigError(f"data.corpus must be one of {tuple(OUTPUT_FILES)}, got {corpus!r}")
         kwargs.setdefault("tokenize", "char")
         super().__init__(seq_len=seq_len, **kwargs)
         self.corpus = corpus

@@ -43,6 +43,7 @@ from torch.utils.data import DataLoader, Dataset
 from textgan.data.download import DataFileError, download, read_text, write_text_atomic
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
 from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 Pair = tuple[str, str]
@@ -219,16 +220,16 @@ class DialogueDataModule(pl.LightningDataModule):
         check_arguments(DialogueDataModule, locals(), "data")
         super().__init__()
         if corpus not in CORPORA:
-            raise ValueError(f"data.corpus must be one of {CORPORA}, got {corpus!r}")
+            raise ConfigError(f"data.corpus must be one of {CORPORA}, got {corpus!r}")
         if corpus == "file" and not path:
-            raise ValueError("data.corpus=file needs data.path=<your pairs.tsv> (one 'context<TAB>response' "
+            raise ConfigError("data.corpus=file needs data.path=<your pairs.tsv> (one 'context<TAB>response' "
                              "a line)")
         if seq_len is not None and seq_len != max_response_len + 1:
-            raise ValueError(f"data.seq_len={seq_len} must be data.max_response_len + 1 = "
+            raise ConfigError(f"data.seq_len={seq_len} must be data.max_response_len + 1 = "
                              f"{max_response_len + 1} "
                              "(the response plus <eos>); set both")
         if overlong not in ("truncate", "drop"):
-            raise ValueError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
+            raise ConfigError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
         self.root = Path(os.path.expanduser(root))
         self.raw_dir = Path(os.path.expanduser(raw_dir)) if raw_dir else self.root / "raw"
         self.corpus, self.path, self.test_path = corpus, path, test_path

@@ -32,6 +32,7 @@ from pathlib import Path
 from textgan.data.download import DataFileError, download, read_text, write_text_atomic
 from textgan.data.text_file import LinesDataModule, read_lines
 from textgan.data.tokenize import is_test_by_hash
+from textgan.errors import ConfigError
 from textgan.ranges import PositiveInt, check_arguments
 
 UPSTREAM_BASE = ("https://raw.githubusercontent.com/chinese-poetry/chinese-poetry/"
@@ -149,10 +150,10 @@ class ChinesePoetryDataModule(LinesDataModule):
                  progress: bool = True, seq_len_of_variant: dict | None = None, **kwargs):
         check_arguments(ChinesePoetryDataModule, locals(), "data")
         if variant not in VARIANTS:
-            raise ValueError(f"data.variant must be 5 or 7 (characters per line), got {variant!r}")
+            raise ConfigError(f"data.variant must be 5 or 7 (characters per line), got {variant!r}")
         expected = 4 * variant + 1
         if seq_len is not None and seq_len != expected:
-            raise ValueError(f"data.seq_len={seq_len} but {variant}-character quatrains need "
+            raise ConfigError(f"data.seq_len={seq_len} but {variant}-character quatrains need "
                              f"seq_len={expected} "
                              f"(4 lines x {variant} characters + <eos>)")
         kwargs.setdefault("tokenize", "char")

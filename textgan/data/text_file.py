@@ -23,6 +23,7 @@ from textgan.data.download import DataFileError, read_text
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
 from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 
@@ -55,11 +56,11 @@ class LinesDataModule(TokensDataModule):
         check_arguments(LinesDataModule, locals(), "data")
         super().__init__()
         if seq_len < 1 + int(add_eos):
-            raise ValueError(f"data.seq_len={seq_len} leaves no room for a token (it counts <eos>)")
+            raise ConfigError(f"data.seq_len={seq_len} leaves no room for a token (it counts <eos>)")
         if overlong not in ("truncate", "drop"):
-            raise ValueError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
+            raise ConfigError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
         if tokenize not in ("word", "char"):
-            raise ValueError(f"data.tokenize must be 'word' or 'char', got {tokenize!r}")
+            raise ConfigError(f"data.tokenize must be 'word' or 'char', got {tokenize!r}")
         self.seq_len, self.level, self.lower = seq_len, tokenize, lower
         self.overlong, self.add_eos = overlong, add_eos
         self.min_freq, self.max_size = min_freq, max_size
@@ -120,7 +121,7 @@ class TextFileDataModule(LinesDataModule):
     def __init__(self, path: str, test_path: str | None = None, encoding: str = "utf-8", **kwargs):
         super().__init__(**kwargs)
         if not path:
-            raise ValueError("data=text_file needs data.path=<your corpus.txt> (one example per line)")
+            raise ConfigError("data=text_file needs data.path=<your corpus.txt> (one example per line)")
         self.path = Path(os.path.expanduser(path))
         self.test_path = Path(os.path.expanduser(test_path)) if test_path else None
         self.encoding = encoding

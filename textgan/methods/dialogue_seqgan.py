@@ -29,6 +29,7 @@ from collections.abc import Callable
 import torch
 
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.seq2seq import DialogueMethod
 from textgan.ranges import (
@@ -97,10 +98,10 @@ class DialogueSeqGAN(DialogueMethod):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p)
         if reward not in REWARDS:
-            raise ValueError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
+            raise ConfigError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
                              f"sequence: Adver-Reinforce), got {reward!r}")
         if baseline not in BASELINES:
-            raise ValueError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
+            raise ConfigError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)

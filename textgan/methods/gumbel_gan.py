@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
 from textgan.methods.base import TextGANModule
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
@@ -75,7 +76,7 @@ class GumbelGAN(TextGANModule):
         check_arguments(GumbelGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if not 0 < tau_min <= tau_start:
-            raise ValueError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
+            raise ConfigError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
         betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)

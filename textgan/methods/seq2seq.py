@@ -20,6 +20,7 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.decoding import DECODERS, decode
+from textgan.errors import ConfigError
 from textgan.losses import mle_loss
 from textgan.methods.base import TextGANModule
 from textgan.metrics.diversity import average_length, distinct_n
@@ -48,7 +49,7 @@ class DialogueMethod(TextGANModule):
         check_arguments(DialogueMethod, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if eval_decode not in DECODERS:
-            raise ValueError(f"method.eval_decode must be one of {DECODERS}, got {eval_decode!r}")
+            raise ConfigError(f"method.eval_decode must be one of {DECODERS}, got {eval_decode!r}")
         self.eval_decode, self.beam_size, self.length_penalty = eval_decode, beam_size, length_penalty
         self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
         self._eval_pairs: list[tuple[list[str], list[str], list[str]]] = []

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import torch
 
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
@@ -74,7 +75,7 @@ class SeqGAN(TextGANModule):
         check_arguments(SeqGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if rollout_policy not in ("current", "delayed"):
-            raise ValueError(f"method.rollout_policy must be 'current' or 'delayed', got {rollout_policy!r}")
+            raise ConfigError(f"method.rollout_policy must be 'current' or 'delayed', got {rollout_policy!r}")
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
