@@ -91,6 +91,11 @@ def finished_run(tmp_path) -> Path:
     (["method=mle", "method.lr=-0.01"], "method.lr=-0.01 is out of range; give a number >= 0"),  # 0 freezes: valid
     (["method=seq2seq", "data=dialogue", "method.top_p=0"], "method.top_p=0 is out of range; give a number in (0, 1]"),
     (["method=seqgan", "seed=1,2", "method.num_rollouts=4,0"], "method.num_rollouts=0 is out of range"),
+    (["method.rollout_policy=delay"], "'method.rollout_policy' must be one of 'current', 'delayed', got 'delay'"),
+    (["method=dialogue_seqgan", "data=dialogue", "method.reward=bleu"],
+     "'method.reward' must be one of 'regs', 'sequence', got 'bleu' (str)"),
+    (["method=seq2seq", "data=dialogue", "method.eval_decode=nucleus"],
+     "'method.eval_decode' must be one of 'greedy', 'sample', 'beam', got 'nucleus' (str)"),
     (["data=text_file"], "data.path is required (it is ??? in the config); give it on the command line: data.path=..."),
     (["method=seqgan", "data=dialogue"], "method=seqgan trains on unconditional token sequences, but data=dialogue "
                                          f"provides (context, response) pairs; {PAIRINGS}"),

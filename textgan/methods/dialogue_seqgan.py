@@ -25,10 +25,12 @@ reward. Phases (one Lightning epoch = one pass over the training pairs; the phas
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import torch
 
 from textgan.data.vocab import Vocabulary
+from textgan.decoding import Decoder
 from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.seq2seq import DialogueMethod
@@ -43,8 +45,9 @@ from textgan.ranges import (
 )
 from textgan.rollout import mc_rewards
 
-REWARDS = ("regs", "sequence")
-BASELINES = ("running_mean", "none")
+Reward = Literal["regs", "sequence"]
+Baseline = Literal["running_mean", "none"]
+REWARDS, BASELINES = get_args(Reward), get_args(Baseline)
 
 
 class DialogueSeqGAN(DialogueMethod):
@@ -72,12 +75,12 @@ class DialogueSeqGAN(DialogueMethod):
         d_pretrain_epochs: NonNegativeInt = 1,
         adversarial_epochs: NonNegativeInt = 5,
         pretrained_ckpt: str | None = None,
-        reward: str = "regs",
+        reward: Reward = "regs",
         num_rollouts: PositiveInt = 5,
         d_steps: NonNegativeInt = 5,
         g_steps: NonNegativeInt = 1,
         teacher_forcing_weight: NonNegativeFloat = 1.0,
-        baseline: str = "running_mean",
+        baseline: Baseline = "running_mean",
         baseline_decay: UnitInterval = 0.95,
         sample_temperature: PositiveFloat = 1.0,
         adv_batch_size: PositiveInt | None = None,
@@ -87,7 +90,7 @@ class DialogueSeqGAN(DialogueMethod):
         grad_clip: NonNegativeFloat = 5.0,
         reward_batch_size: PositiveInt = 4096,
         num_eval_samples: PositiveInt = 1000,
-        eval_decode: str = "greedy",
+        eval_decode: Decoder = "greedy",
         beam_size: PositiveInt = 5,
         length_penalty: float = 0.0,
         temperature: PositiveFloat = 1.0,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 
 from textgan.data.vocab import Vocabulary
-from textgan.decoding import DECODERS, decode
+from textgan.decoding import DECODERS, Decoder, decode
 from textgan.errors import ConfigError
 from textgan.losses import mle_loss
 from textgan.methods.base import TextGANModule
@@ -44,7 +44,7 @@ class DialogueMethod(TextGANModule):
 
     def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 1000,
                  grad_clip: NonNegativeFloat = 5.0,
-                 eval_decode: str = "greedy", beam_size: PositiveInt = 5, length_penalty: float = 0.0,
+                 eval_decode: Decoder = "greedy", beam_size: PositiveInt = 5, length_penalty: float = 0.0,
                  temperature: PositiveFloat = 1.0, top_k: NonNegativeInt = 0, top_p: Probability = 1.0):
         check_arguments(DialogueMethod, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
@@ -152,7 +152,7 @@ class Seq2SeqMLE(DialogueMethod):
         lr: NonNegativeFloat = 1e-3,
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 1000,
-        eval_decode: str = "greedy",
+        eval_decode: Decoder = "greedy",
         beam_size: PositiveInt = 5,
         length_penalty: float = 0.0,
         temperature: PositiveFloat = 1.0,

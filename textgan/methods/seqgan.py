@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 
@@ -64,7 +65,7 @@ class SeqGAN(TextGANModule):
         d_lr: NonNegativeFloat = 1e-4,
         grad_clip: NonNegativeFloat = 5.0,
         pg_baseline: bool = False,
-        rollout_policy: str = "current",
+        rollout_policy: Literal["current", "delayed"] = "current",
         rollout_update_rate: UnitInterval = 0.8,
         adv_batch_size: PositiveInt = 64,
         num_negatives: PositiveInt | None = None,
