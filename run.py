@@ -1,7 +1,10 @@
 """Entry point: `python run.py method=seqgan data=oracle` (see README and conf/config.yaml).
 
-Config mistakes (unknown option, unknown key, wrong type) are reported in one line before Hydra starts; a run
-stopped by a NaN prints one line too (the full story is in the run's log).
+Every user mistake is one line on stderr (`error: <problem>; <fix>`, exit status 2, `textgan/errors.py`):
+config mistakes, values out of range and method/data pairings that do not fit before Hydra starts (nothing is
+written); bad corpus files, a checkpoint of another model, an output dir that is read-only or full when they are
+met. A run stopped by a NaN prints one line too (exit status 1; the full story is in the run's log).
+`HYDRA_FULL_ERROR=1` shows the traceback instead.
 """
 
 import logging
@@ -17,17 +20,16 @@ log = logging.getLogger("run")
 def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
-    from textgan.callbacks.faults import NonFiniteError
-    from textgan.config_validation import ConfigError
+    from textgan import errors
     from textgan.train import train
 
     try:
         return train(cfg)
-    except (ConfigError, NonFiniteError) as ex:
-        log.error(f"error: {ex}")
-        if str(HydraConfig.get().mode) == "RunMode.MULTIRUN":
-            raise  # the launcher / sweeper records the failed job
-        sys.exit(1)
+    except Exception as ex:
+        status = errors.handle(ex)
+        if status is None or str(HydraConfig.get().mode) == "RunMode.MULTIRUN":
+            raise  # a bug keeps its traceback; in a sweep the launcher / sweeper records the failed job
+        sys.exit(status)
 
 
 def check_command_line(argv: list[str]) -> None:
@@ -35,13 +37,19 @@ def check_command_line(argv: list[str]) -> None:
     processes Lightning's DDP launcher starts with `-cp/-cn`)."""
     if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
         return
-    from textgan.config_validation import ConfigError, check_overrides
+    from textgan import errors
+    from textgan.config_validation import check_overrides
+    from textgan.preflight import check_output_dir
 
+    overrides = [a for a in argv if not a.startswith("-")]
     try:
-        check_overrides([a for a in argv if not a.startswith("-")])
-    except ConfigError as ex:
-        print(f"error: {ex}", file=sys.stderr)
-        sys.exit(2)
+        check_overrides(overrides)
+        check_output_dir(overrides, multirun=any(a in ("-m", "--multirun") for a in argv))
+    except Exception as ex:
+        status = errors.handle(ex)
+        if status is None:
+            raise
+        sys.exit(status)
 
 
 if __name__ == "__main__":

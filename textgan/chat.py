@@ -21,15 +21,20 @@ from pathlib import Path
 
 import torch
 
+from textgan.data.download import read_text
 from textgan.data.tokenize import encode_padded, fit_length, tokenize
-from textgan.load import CheckpointError
+from textgan.decoding import DECODERS
+from textgan.errors import UserError, handle
+from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, base_type, check_value
 
 USAGE = __doc__
-OPTIONS = {"ckpt": str, "input": str, "output": str, "decode": str, "beam_size": int, "length_penalty": float,
-           "temperature": float, "top_k": int, "top_p": float, "max_len": int, "batch_size": int, "seed": int}
+# type and range of each option (textgan.ranges); checked before the checkpoint is read
+OPTIONS = {"ckpt": str, "input": str, "output": str, "decode": str, "beam_size": PositiveInt,
+           "length_penalty": float, "temperature": PositiveFloat, "top_k": NonNegativeInt, "top_p": Probability,
+           "max_len": PositiveInt, "batch_size": PositiveInt, "seed": int}
 
 
-class ChatError(ValueError):
+class ChatError(UserError, ValueError):
     """A bad command line or checkpoint, with what to do about it."""
 
 
@@ -40,12 +45,16 @@ def parse_args(argv: list[str]) -> dict:
         key, sep, value = arg.lstrip("+").partition("=")
         if not sep or key not in OPTIONS:
             raise ChatError(f"unknown argument {arg!r}; expected key=value with key in {sorted(OPTIONS)}")
+        kind = base_type(OPTIONS[key])
         try:
-            opts[key] = OPTIONS[key](value)
-        except ValueError as err:
-            raise ChatError(f"{key}={value!r} is not a valid {OPTIONS[key].__name__}") from err
+            opts[key] = kind(value)
+        except ValueError:
+            raise ChatError(f"{key}={value!r} is not a valid {kind.__name__}") from None
+        check_value(key, opts[key], OPTIONS[key], ChatError)
     if "ckpt" not in opts:
         raise ChatError("give the checkpoint: ckpt=path/to/last.ckpt")
+    if opts.get("decode", DECODERS[0]) not in DECODERS:
+        raise ChatError(f"decode={opts['decode']}: choose one of {', '.join(DECODERS)}")
     return opts
 
 
@@ -99,15 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = parse_args(argv)
         responder = Responder(opts.pop("ckpt"))
-    except (ChatError, CheckpointError, OSError) as err:
-        print(f"textgan.chat: {err}", file=sys.stderr)
-        return 2
-    torch.manual_seed(opts.pop("seed", 0))
-    in_path, out_path = opts.pop("input", None), opts.pop("output", "-")
-    decode, batch_size = opts.pop("decode", None), opts.pop("batch_size", 64)
-    try:
+        torch.manual_seed(opts.pop("seed", 0))
+        in_path, out_path = opts.pop("input", None), opts.pop("output", "-")
+        decode, batch_size = opts.pop("decode", None), opts.pop("batch_size", 64)
         if in_path is not None:
-            lines = Path(in_path).read_text(encoding="utf-8").splitlines()
+            lines = read_text(in_path, what="input file", allow_empty=True).splitlines()
             responses = responder.respond(lines, decode, batch_size, **opts) if lines else []
             text = "".join(f"{r}\n" for r in responses)
             if out_path == "-":
@@ -125,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             if line.strip() == "/quit":
                 return 0
             print(responder.respond([line], decode, 1, **opts)[0], flush=True)
-    except (ValueError, OSError) as err:
-        print(f"textgan.chat: {err}", file=sys.stderr)
-        return 2
+    except Exception as ex:
+        status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
+        if status is None:
+            raise
+        return status
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from textgan.errors import ConfigError
+
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 _SPECIAL_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
@@ -40,10 +42,6 @@ TOP_LEVEL_SCHEMA: dict[str, tuple] = {
     "optimized_metric": (str,),
     "optimized_mode": ("min", "max"),
 }
-
-
-class ConfigError(ValueError):
-    """A configuration mistake, described in one line (key, problem, valid choices)."""
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -170,7 +168,9 @@ def _validate_node(node: DictConfig, path: str) -> None:
 
 
 def validate_config(cfg: DictConfig) -> None:
-    """Raise `ConfigError` (one line) when `cfg` has an unknown key, a wrong type or an invalid choice."""
+    """Raise `ConfigError` (one line) when `cfg` has an unknown key, a wrong type or an invalid choice, or fails
+    `textgan.preflight` (a missing value, a value out of range, a method/data pairing that does not fit, more
+    devices than exist)."""
     for key, allowed in TOP_LEVEL_SCHEMA.items():
         if key not in cfg:
             continue
@@ -190,6 +190,9 @@ def validate_config(cfg: DictConfig) -> None:
         sub = cfg._get_node(key)
         if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing():
             _validate_node(sub, str(key))
+    from textgan.preflight import preflight
+
+    preflight(cfg)  # ranges, method/data pairing, devices: the checks that need the types to be right first
 
 
 # ---------------------------------------------------------------------------------------------- overrides

@@ -23,11 +23,14 @@ With a beam wide enough never to prune, the search is exhaustive, hence exact.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 
 from textgan.sampling import greedy, sample_next
 
-DECODERS = ("greedy", "sample", "beam")
+Decoder = Literal["greedy", "sample", "beam"]  # as an annotation, config_validation checks the choice
+DECODERS: tuple[str, ...] = get_args(Decoder)
 
 
 @torch.no_grad()

@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from textgan.load import CheckpointError
+from textgan.errors import UserError, handle
+from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, check_value
 
 DEFAULTS = {
     "ckpt": None,  # checkpoint file (last.ckpt / best.ckpt / interrupted.ckpt of any run)
@@ -38,9 +39,15 @@ DEFAULTS = {
 }
 DECODES = ("sample", "greedy")
 LAYOUTS = ("line", "poem")
+DEVICES = ("auto", "cpu", "cuda")
+# type and range of the numeric options (textgan.ranges), checked before the checkpoint is read
+RANGES = {"num_samples": PositiveInt, "temperature": PositiveFloat, "top_k": NonNegativeInt, "top_p": Probability,
+          "seed": int, "batch_size": PositiveInt}
+HINTS = {"temperature": "decode=greedy takes the most likely token", "top_k": "0: no top-k filtering",
+         "top_p": "1.0: no nucleus filtering"}
 
 
-class GenerateError(ValueError):
+class GenerateError(UserError, ValueError):
     """A one-line problem with the command line or the checkpoint."""
 
 
@@ -71,8 +78,12 @@ def parse_args(argv: list[str]) -> dict:
         raise GenerateError(f"decode={args['decode']}: choose one of {', '.join(DECODES)}")
     if args["layout"] not in LAYOUTS:
         raise GenerateError(f"layout={args['layout']}: choose one of {', '.join(LAYOUTS)}")
-    if not isinstance(args["num_samples"], int) or args["num_samples"] < 1:
-        raise GenerateError(f"num_samples must be a positive integer, got {args['num_samples']!r}")
+    if args["device"] not in DEVICES:
+        raise GenerateError(f"device={args['device']}: choose one of {', '.join(DEVICES)}")
+    if args["device"] == "cuda" and not torch.cuda.is_available():
+        raise GenerateError("device=cuda: no CUDA GPU is visible on this machine; use device=cpu")
+    for key, annotation in RANGES.items():
+        check_value(key, args[key], annotation, GenerateError, HINTS.get(key, ""))
     return args
 
 
@@ -139,13 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(method, "generate") or getattr(method, "conditional", False):
             raise GenerateError("this checkpoint's method is conditional (dialogue): use textgan.chat instead")
         text = format_texts(generate_texts(method, args), args["layout"])
-    except (GenerateError, CheckpointError) as ex:
-        print(f"error: {ex}", file=sys.stderr)
-        return 2
-    if args["out"]:
-        Path(args["out"]).parent.mkdir(parents=True, exist_ok=True)
-        Path(args["out"]).write_text(text, encoding="utf-8")
-        print(f"wrote {args['num_samples']} samples to {args['out']}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+        if args["out"]:
+            Path(args["out"]).parent.mkdir(parents=True, exist_ok=True)
+            Path(args["out"]).write_text(text, encoding="utf-8")
+            print(f"wrote {args['num_samples']} samples to {args['out']}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    except Exception as ex:
+        status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
+        if status is None:
+            raise
+        return status
     return 0

@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from textgan.errors import UserError
+
 # `_target_` -> (module, class): the only classes a checkpoint may name (tests check these equal conf/'s targets)
 METHODS: dict[str, tuple[str, str]] = {
     "textgan.methods.mle.MLE": ("textgan.methods.mle", "MLE"),
@@ -55,7 +57,7 @@ METHOD_SUPPLIED = ("vocab",)
 MODEL_SUPPLIED = ("vocab_size", "seq_len", "pad_id", "bos_id", "eos_id")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be read or must not be trusted; the message is one line naming file and fix."""
 
 

@@ -27,6 +27,12 @@ from pathlib import Path
 
 import yaml
 
+from textgan.errors import UserError, handle
+
+
+class NoJobsError(UserError, FileNotFoundError):
+    """The folder holds no job with `csv/metrics.csv` (not a sweep dir, or the sweep logged no CSV)."""
+
 
 @dataclass
 class Job:
@@ -186,9 +192,11 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
     range: also the sweep's quality-diversity plane); returns the markdown file."""
     sweep_dir = Path(sweep_dir)
     jobs = find_jobs(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise NoJobsError(f"{sweep_dir} is not a folder; give a sweep dir (multirun/<method>_<data>/<time>)")
     if not jobs:
-        raise FileNotFoundError(f"no job with csv/metrics.csv under {sweep_dir} (run the sweep with logger=csv "
-                                f"or logger=many)")
+        raise NoJobsError(f"no job with csv/metrics.csv under {sweep_dir}; give a sweep dir "
+                          "(multirun/<method>_<data>/<time>) of a sweep run with logger=csv or logger=many")
     out = Path(out) if out else sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     text = [f"# Sweep report: {sweep_dir}", "", f"{len(jobs)} jobs; swept keys: "
@@ -206,7 +214,7 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--metrics", nargs="*", default=None, help="columns of the table (default: test/*)")
@@ -216,10 +224,17 @@ def main(argv: list[str] | None = None) -> None:
                              "(start:stop:step or a list, e.g. 0.5:1.5:0.1; textgan.evaluate)")
     parser.add_argument("--qd-samples", type=int, default=10_000, help="samples per quality-diversity point")
     args = parser.parse_args(argv)
-    report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples)
+    try:
+        report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples)
+    except Exception as ex:
+        status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
+        if status is None:
+            raise
+        return status
     print(report.read_text(encoding="utf-8"))
     print(f"written: {report}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -105,7 +105,7 @@ def previous_checkpoint(ckpt: str | Path) -> Path:
     return ckpt.with_name(f"{ckpt.stem}{PREVIOUS_SUFFIX}{ckpt.suffix}")
 
 
-def check_checkpoint(path: str | Path) -> dict:
+def probe_checkpoint(path: str | Path) -> dict:
     """Load-check `path` cheaply (`weights_only=True`, tensors memory-mapped, not read); returns its `epoch` and
     `global_step`. Raises `CheckpointError` (one line) when it is unreadable or not a training checkpoint."""
     import torch
@@ -122,7 +122,7 @@ def check_checkpoint(path: str | Path) -> dict:
 
 def _readable(path: Path) -> dict | None:
     try:
-        return check_checkpoint(path) if path.is_file() else None
+        return probe_checkpoint(path) if path.is_file() else None
     except CheckpointError as ex:
         log.warning(f"ckpt_path: {ex}")
         return None
@@ -140,7 +140,7 @@ def resolve_ckpt_path(cfg: DictConfig, signature: dict) -> str | None:
             raise ConfigError(f"ckpt_path={ckpt_path}: no such checkpoint file (ckpt_path=last resumes the newest "
                               f"run of this configuration)")
         try:
-            check_checkpoint(path)
+            probe_checkpoint(path)
         except CheckpointError as ex:
             prev = previous_checkpoint(path)
             hint = f"; its predecessor is readable: ckpt_path={prev}" if _readable(prev) else ""

@@ -27,6 +27,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from textgan.errors import UserError
+
 RUN_ID = secrets.token_hex(3)  # drawn once per process: every dir this process names carries it
 RUN_MARKERS = (".hydra/overrides.yaml", "checkpoints/run_config.json", "checkpoints/last.ckpt", "csv/metrics.csv")
 LOCK_NAME = ".textgan.lock"
@@ -35,7 +37,7 @@ _held_locks: dict[str, int] = {}  # resolved dir -> open fd holding its flock (o
 OmegaConf.register_new_resolver("run_id", lambda: RUN_ID, use_cache=True, replace=True)
 
 
-class RunDirError(ValueError):
+class RunDirError(UserError, ValueError):
     """A run dir that belongs to another run (or another process); the message names the dir and the fix."""
 
 

@@ -27,6 +27,7 @@ from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
 from textgan.config_validation import validate_config
 from textgan.cpu_memory import keep_freed_memory
 from textgan.loggers import RestartHistory
+from textgan.preflight import check_checkpoint, check_devices
 from textgan.resume import find_last_checkpoint, resolve_ckpt_path, resume_signature
 from textgan.run_dir import claim_run_dir
 
@@ -147,8 +148,10 @@ def compose_config(overrides: list[str], output_dir: str | os.PathLike) -> DictC
 def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""
     validate_config(cfg)
+    check_devices(cfg)  # here, not before Hydra: the machine that runs the job is the one that counts
     if cfg.get("seed") is not None:
-        pl.seed_everything(cfg.seed, workers=True)
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)  # Lightning's line would go to stderr
+        log.info(f"seed {cfg.seed}")
     if cfg.get("num_threads"):
         torch.set_num_threads(cfg.num_threads)
     if "WANDB_MODE" not in os.environ and not wandb_logged_in():
@@ -159,12 +162,13 @@ def train(cfg: DictConfig) -> float | None:
     signature = resume_signature(run_config)
     ckpt_path = resolve_ckpt_path(cfg, signature)
     out = Path(cfg.paths.output_dir)
-    claim_run_dir(out, signature, ckpt_path)  # before anything is written into it
 
-    datamodule = instantiate(cfg.data)
+    datamodule = instantiate(cfg.data)  # constructors check their values: a mistake leaves no run dir behind
+    claim_run_dir(out, signature, ckpt_path)  # before anything is written into it
     datamodule.setup("fit")
     method = instantiate(cfg.method, vocab=datamodule.vocab)
     method.run_config = run_config
+    check_checkpoint(method, ckpt_path)  # weights of another method/model: one line before the Trainer starts
 
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     datamodule.vocab.save(out / "checkpoints" / "vocab.json")  # next to every checkpoint of this run

@@ -25,11 +25,15 @@ import torch
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from textgan.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
-class NonFiniteError(RuntimeError):
-    """A loss or gradient became NaN/Inf (raised by `NaNGuard(action="stop")`)."""
+class NonFiniteError(UserError, RuntimeError):
+    """A loss or gradient became NaN/Inf (raised by `NaNGuard(action="stop")`); exit status 1: the run failed."""
+
+    exit_status = 1
 
 
 class NaNGuard(Callback):

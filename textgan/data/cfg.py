@@ -24,7 +24,9 @@ import torch
 
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import DEFAULT_SPECIALS, Vocabulary
+from textgan.errors import ConfigError
 from textgan.metrics.cfg_validity import MAX_TOKENS, OPERATORS, PARENTHESES, VARIABLES, cfg_sample_metrics
+from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 
 class _TooLong(Exception):
@@ -101,21 +103,22 @@ class CFGDataModule(TokensDataModule):
 
     def __init__(
         self,
-        num_train: int = 5000,
-        num_test: int = 1000,
-        seq_len: int = MAX_TOKENS + 1,
+        num_train: PositiveInt = 5000,
+        num_test: PositiveInt = 1000,
+        seq_len: PositiveInt = MAX_TOKENS + 1,
         variables: tuple[str, ...] | list[str] = VARIABLES,
         p_variable: float = 0.5,
         p_binary: float = 0.4,
         seed: int = 7,
-        batch_size: int = 64,
-        num_workers: int = 0,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
     ):
+        check_arguments(CFGDataModule, locals(), "data")
         super().__init__()
         if not (p_variable > 0 and p_variable + p_binary <= 1):
-            raise ValueError("need p_variable > 0 and p_variable + p_binary < 1 (parentheses take the rest)")
+            raise ConfigError("need p_variable > 0 and p_variable + p_binary < 1 (parentheses take the rest)")
         if seq_len < 2:
-            raise ValueError(f"data.seq_len must be >= 2 (tokens + <eos>), got {seq_len}")
+            raise ConfigError(f"data.seq_len must be >= 2 (tokens + <eos>), got {seq_len}")
         self.num_train, self.num_test, self.max_tokens = num_train, num_test, seq_len - 1
         self.variables = tuple(variables)
         self.p_variable, self.p_binary, self.seed = p_variable, p_binary, seed

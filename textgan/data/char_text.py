@@ -23,6 +23,8 @@ from pathlib import Path
 from textgan.data.download import download, write_text_atomic
 from textgan.data.text_file import LinesDataModule, read_lines
 from textgan.data.tokenize import is_test_by_hash
+from textgan.errors import ConfigError
+from textgan.ranges import PositiveInt, check_arguments
 
 _NLTK = ("https://raw.githubusercontent.com/nltk/nltk/4dc39fbf6965509f7b74316eff239bd110a03b49/"
          "nltk_data/corpora/gutenberg/")
@@ -82,10 +84,11 @@ class CharTextDataModule(LinesDataModule):
         seq_len: characters per example, `<eos>` included when `add_eos` (WGAN-GP: 32).
     """
 
-    def __init__(self, root: str, corpus: str = "gutenberg", seq_len: int = 32, raw_dir: str | None = None,
+    def __init__(self, root: str, corpus: str = "gutenberg", seq_len: PositiveInt = 32, raw_dir: str | None = None,
                  progress: bool = True, **kwargs):
+        check_arguments(CharTextDataModule, locals(), "data")
         if corpus not in OUTPUT_FILES:
-            raise ValueError(f"data.corpus must be one of {tuple(OUTPUT_FILES)}, got {corpus!r}")
+            raise ConfigError(f"data.corpus must be one of {tuple(OUTPUT_FILES)}, got {corpus!r}")
         kwargs.setdefault("tokenize", "char")
         super().__init__(seq_len=seq_len, **kwargs)
         self.corpus = corpus
@@ -102,5 +105,5 @@ class CharTextDataModule(LinesDataModule):
             prepare_char_text(self.root, self.raw_dir, self.corpus, self.progress)
 
     def load_splits(self) -> tuple[list[str], list[str]]:
-        lines = read_lines(self.file)
+        lines = read_lines(self.file, built=True)
         return [ln for ln in lines if not is_test_by_hash(ln)], [ln for ln in lines if is_test_by_hash(ln)]

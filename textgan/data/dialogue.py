@@ -43,6 +43,8 @@ from torch.utils.data import DataLoader, Dataset
 from textgan.data.download import DataFileError, download, read_text, write_text_atomic
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
+from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 Pair = tuple[str, str]
 
@@ -111,11 +113,11 @@ def pairs_to_tsv(pairs: Iterable[Pair]) -> str:
     return "".join(f"{c}\t{r}\n" for c, r in pairs)
 
 
-def read_pairs(path: str | os.PathLike) -> list[Pair]:
+def read_pairs(path: str | os.PathLike, built: bool = False) -> list[Pair]:
     """Pairs of a `context<TAB>response` file; a line without exactly one TAB is a `DataFileError` that
-    names it."""
+    names it (`built`: a file textgan processed, see `read_text`)."""
     pairs = []
-    for i, line in enumerate(read_text(path, what="dialogue file").split("\n"), start=1):
+    for i, line in enumerate(read_text(path, what="dialogue file", built=built).split("\n"), start=1):
         line = line.rstrip("\r")
         if not line.strip():
             continue
@@ -192,6 +194,8 @@ class DialogueDataModule(pl.LightningDataModule):
     `test_responses` (lists of token lists, for BLEU), `train_tokens` / `test_tokens` (the response tensors).
     """
 
+    provides_data = "pairs"  # batches (context, response): for the methods whose `needs_data` is "pairs"
+
     def __init__(
         self,
         root: str,
@@ -200,31 +204,32 @@ class DialogueDataModule(pl.LightningDataModule):
         test_path: str | None = None,
         tokenize: str = "auto",
         lower: bool = False,
-        max_context_len: int = 20,
-        max_response_len: int = 20,
-        seq_len: int | None = None,
+        max_context_len: PositiveInt = 20,
+        max_response_len: PositiveInt = 20,
+        seq_len: PositiveInt | None = None,
         overlong: str = "truncate",
         context_eos: bool = True,
-        min_freq: int = 1,
-        max_size: int | None = None,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        max_train_pairs: int | None = None,
+        min_freq: PositiveInt = 1,
+        max_size: PositiveInt | None = None,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
+        max_train_pairs: PositiveInt | None = None,
         raw_dir: str | None = None,
         progress: bool = True,
     ):
+        check_arguments(DialogueDataModule, locals(), "data")
         super().__init__()
         if corpus not in CORPORA:
-            raise ValueError(f"data.corpus must be one of {CORPORA}, got {corpus!r}")
+            raise ConfigError(f"data.corpus must be one of {CORPORA}, got {corpus!r}")
         if corpus == "file" and not path:
-            raise ValueError("data.corpus=file needs data.path=<your pairs.tsv> (one 'context<TAB>response' "
+            raise ConfigError("data.corpus=file needs data.path=<your pairs.tsv> (one 'context<TAB>response' "
                              "a line)")
         if seq_len is not None and seq_len != max_response_len + 1:
-            raise ValueError(f"data.seq_len={seq_len} must be data.max_response_len + 1 = "
+            raise ConfigError(f"data.seq_len={seq_len} must be data.max_response_len + 1 = "
                              f"{max_response_len + 1} "
                              "(the response plus <eos>); set both")
         if overlong not in ("truncate", "drop"):
-            raise ValueError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
+            raise ConfigError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
         self.root = Path(os.path.expanduser(root))
         self.raw_dir = Path(os.path.expanduser(raw_dir)) if raw_dir else self.root / "raw"
         self.corpus, self.path, self.test_path = corpus, path, test_path
@@ -264,7 +269,7 @@ class DialogueDataModule(pl.LightningDataModule):
     def load_splits(self) -> dict[str, list[Pair]]:
         """Raw text pairs per split: train, test and (DailyDialog) validation."""
         files = self.split_files()
-        splits = {name: read_pairs(p) for name, p in files.items()}
+        splits = {name: read_pairs(p, built=self.corpus != "file") for name, p in files.items()}
         if "all" in splits:
             pairs = splits.pop("all")
             splits["train"] = [p for p in pairs if not is_test_by_hash(f"{p[0]}\t{p[1]}")]

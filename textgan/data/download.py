@@ -20,10 +20,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from textgan.errors import UserError
+
 CHUNK = 1 << 16
 
 
-class DataFileError(RuntimeError):
+class DataFileError(UserError, RuntimeError):
     """A corpus file is missing, empty, corrupt or not in the expected encoding."""
 
 
@@ -117,25 +119,36 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8", what: str = "corpus file",
-              allow_empty: bool = False) -> str:
-    """Text of `path`, or a `DataFileError` that names the file and the fix when it is missing, empty or not
-    valid `encoding`."""
+              allow_empty: bool = False, built: bool = False) -> str:
+    """Text of `path`, or a `DataFileError` that names the file and the fix when it is missing, empty, holds NUL
+    bytes (a binary or UTF-16 file) or is not valid `encoding`. `built`: textgan built the file (downloaded or
+    processed it), so deleting it rebuilds it; a user's own file (`data.path`, `input=`) is never to be
+    deleted, and the fix says how to repair it instead."""
     path = Path(path)
+    rebuild = " or delete it so that it is rebuilt" if built else ""
     if not path.is_file():
-        raise DataFileError(
-            f"{what} {path} does not exist. Check data.root / data.path (or TEXTGAN_DATA), or delete the "
-            "folder's processed files so that they are rebuilt from the upstream download."
-        )
+        if built:
+            raise DataFileError(
+                f"{what} {path} does not exist. Check data.root (or TEXTGAN_DATA), or delete the folder's "
+                "processed files so that they are rebuilt from the upstream download."
+            )
+        raise DataFileError(f"{what} {path} does not exist; check the path (a relative one starts from "
+                            f"{Path.cwd()})")
     data = path.read_bytes()
     if not data.strip() and not allow_empty:
-        raise DataFileError(f"{what} {path} is empty. Delete it so that it is rebuilt, or point data.path "
-                            "at a file with one example per line.")
+        raise DataFileError(f"{what} {path} is empty; " + ("delete it so that it is rebuilt" if built else
+                                                            "give a file with one example per line"))
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise DataFileError(f"{what} {path} holds NUL bytes (byte {nul}, line {line}): it is a binary file or "
+                            f"not {encoding} text (UTF-16?); re-save it as {encoding} text{rebuild}")
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataFileError(
             f"{what} {path} is not valid {encoding} (byte {err.start}, line {line}: "
-            f"{data[err.start:err.start + 8]!r}). Re-save it as {encoding} (e.g. "
-            f"`iconv -f latin1 -t utf-8 in > out`), or delete it so that it is rebuilt."
+            f"{data[err.start:err.start + 8]!r}); re-save it as {encoding} (e.g. "
+            f"`iconv -f latin1 -t utf-8 in > out`){rebuild}"
         ) from None

@@ -15,6 +15,7 @@ import torch
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import Vocabulary
 from textgan.models.oracle import build_oracle
+from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 
 class OracleDataModule(TokensDataModule):
@@ -24,16 +25,17 @@ class OracleDataModule(TokensDataModule):
     def __init__(
         self,
         cache_dir: str,
-        vocab_size: int = 5000,
-        embed_dim: int = 32,
-        hidden_dim: int = 32,
-        seq_len: int = 20,
-        num_train: int = 10_000,
-        num_test: int = 10_000,
+        vocab_size: PositiveInt = 5000,
+        embed_dim: PositiveInt = 32,
+        hidden_dim: PositiveInt = 32,
+        seq_len: PositiveInt = 20,
+        num_train: PositiveInt = 10_000,
+        num_test: PositiveInt = 10_000,
         seed: int = 88,
-        batch_size: int = 64,
-        num_workers: int = 0,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
     ):
+        check_arguments(OracleDataModule, locals(), "data")
         super().__init__()
         self.cache_dir = Path(os.path.expanduser(cache_dir))
         self.vocab_size, self.embed_dim, self.hidden_dim = vocab_size, embed_dim, hidden_dim

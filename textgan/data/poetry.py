@@ -32,6 +32,8 @@ from pathlib import Path
 from textgan.data.download import DataFileError, download, read_text, write_text_atomic
 from textgan.data.text_file import LinesDataModule, read_lines
 from textgan.data.tokenize import is_test_by_hash
+from textgan.errors import ConfigError
+from textgan.ranges import PositiveInt, check_arguments
 
 UPSTREAM_BASE = ("https://raw.githubusercontent.com/chinese-poetry/chinese-poetry/"
                  "99ebbef7e1345c0985c44b9fd96a3f9e776f117b/")
@@ -114,7 +116,7 @@ def upstream_manifest() -> list[tuple[str, str]]:
 def read_upstream_json(path: Path) -> list[dict]:
     """One upstream file's poems, or a `DataFileError` naming the file."""
     try:
-        poems = json.loads(read_text(path, what="upstream poetry file"))
+        poems = json.loads(read_text(path, what="upstream poetry file", built=True))
     except json.JSONDecodeError as err:
         raise DataFileError(f"{path} is not valid JSON ({err}). Delete it so that it is downloaded again."
                             ) from err
@@ -144,13 +146,14 @@ class ChinesePoetryDataModule(LinesDataModule):
         seq_len: must be `4·variant + 1` (the config derives it from `variant`).
     """
 
-    def __init__(self, root: str, variant: int = 5, seq_len: int | None = None, raw_dir: str | None = None,
+    def __init__(self, root: str, variant: int = 5, seq_len: PositiveInt | None = None, raw_dir: str | None = None,
                  progress: bool = True, seq_len_of_variant: dict | None = None, **kwargs):
+        check_arguments(ChinesePoetryDataModule, locals(), "data")
         if variant not in VARIANTS:
-            raise ValueError(f"data.variant must be 5 or 7 (characters per line), got {variant!r}")
+            raise ConfigError(f"data.variant must be 5 or 7 (characters per line), got {variant!r}")
         expected = 4 * variant + 1
         if seq_len is not None and seq_len != expected:
-            raise ValueError(f"data.seq_len={seq_len} but {variant}-character quatrains need "
+            raise ConfigError(f"data.seq_len={seq_len} but {variant}-character quatrains need "
                              f"seq_len={expected} "
                              f"(4 lines x {variant} characters + <eos>)")
         kwargs.setdefault("tokenize", "char")
@@ -169,7 +172,7 @@ class ChinesePoetryDataModule(LinesDataModule):
             prepare_poetry(self.root, self.raw_dir, self.progress)
 
     def load_splits(self) -> tuple[list[str], list[str]]:
-        train, test = (read_lines(p) for p in self.split_files())
+        train, test = (read_lines(p, built=True) for p in self.split_files())
         n = 4 * self.variant
         for path, lines in zip(self.split_files(), (train, test)):
             bad = next((i for i, line in enumerate(lines) if len(line) != n), None)

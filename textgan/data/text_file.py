@@ -23,6 +23,8 @@ from textgan.data.download import DataFileError, read_text
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
+from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 
 class LinesDataModule(TokensDataModule):
@@ -40,24 +42,25 @@ class LinesDataModule(TokensDataModule):
         lower: bool = False,
         overlong: str = "truncate",
         add_eos: bool = True,
-        min_freq: int = 1,
-        max_size: int | None = None,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        max_train_examples: int | None = None,
-        max_test_examples: int | None = None,
+        min_freq: PositiveInt = 1,
+        max_size: PositiveInt | None = None,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
+        max_train_examples: PositiveInt | None = None,
+        max_test_examples: PositiveInt | None = None,
         bleu_ns: Sequence[int] = (2, 3, 4, 5),
         self_bleu_ns: Sequence[int] = (2, 3, 4, 5),
-        num_bleu_samples: int = 1000,
-        num_self_bleu_samples: int = 1000,
+        num_bleu_samples: NonNegativeInt = 1000,
+        num_self_bleu_samples: NonNegativeInt = 1000,
     ):
+        check_arguments(LinesDataModule, locals(), "data")
         super().__init__()
         if seq_len < 1 + int(add_eos):
-            raise ValueError(f"data.seq_len={seq_len} leaves no room for a token (it counts <eos>)")
+            raise ConfigError(f"data.seq_len={seq_len} leaves no room for a token (it counts <eos>)")
         if overlong not in ("truncate", "drop"):
-            raise ValueError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
+            raise ConfigError(f"data.overlong must be 'truncate' or 'drop', got {overlong!r}")
         if tokenize not in ("word", "char"):
-            raise ValueError(f"data.tokenize must be 'word' or 'char', got {tokenize!r}")
+            raise ConfigError(f"data.tokenize must be 'word' or 'char', got {tokenize!r}")
         self.seq_len, self.level, self.lower = seq_len, tokenize, lower
         self.overlong, self.add_eos = overlong, add_eos
         self.min_freq, self.max_size = min_freq, max_size
@@ -103,9 +106,10 @@ class LinesDataModule(TokensDataModule):
         self.test_references = test
 
 
-def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
-    """Non-blank lines of a text file (trailing `\\r` removed), with `DataFileError`s for bad files."""
-    lines = [ln.rstrip("\r") for ln in read_text(path, encoding).split("\n")]
+def read_lines(path: str | os.PathLike, encoding: str = "utf-8", built: bool = False) -> list[str]:
+    """Non-blank lines of a text file (trailing `\\r` removed), with `DataFileError`s for bad files (`built`: a
+    file textgan built, see `read_text`)."""
+    lines = [ln.rstrip("\r") for ln in read_text(path, encoding, built=built).split("\n")]
     return [ln for ln in lines if ln.strip()]
 
 
@@ -117,7 +121,7 @@ class TextFileDataModule(LinesDataModule):
     def __init__(self, path: str, test_path: str | None = None, encoding: str = "utf-8", **kwargs):
         super().__init__(**kwargs)
         if not path:
-            raise ValueError("data=text_file needs data.path=<your corpus.txt> (one example per line)")
+            raise ConfigError("data=text_file needs data.path=<your corpus.txt> (one example per line)")
         self.path = Path(os.path.expanduser(path))
         self.test_path = Path(os.path.expanduser(test_path)) if test_path else None
         self.encoding = encoding

@@ -14,6 +14,8 @@ from torch.utils.data import DataLoader
 class TokensDataModule(pl.LightningDataModule):
     """Batches `[batch, seq_len]` of `train_tokens` (shuffled) and `test_tokens` (val and test)."""
 
+    provides_data = "sequences"  # unconditional token sequences: for the methods whose `needs_data` says so
+
     batch_size: int
     num_workers: int = 0
     train_tokens: torch.Tensor | None = None

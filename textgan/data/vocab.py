@@ -13,11 +13,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from textgan.errors import UserError
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 DEFAULT_SPECIALS: tuple[str, ...] = (PAD, BOS, EOS, UNK)
 
 
-class VocabularyMismatchError(ValueError):
+class VocabularyMismatchError(UserError, ValueError):
     """A checkpoint was trained with a different vocabulary than the data now loaded."""
 
 

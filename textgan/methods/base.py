@@ -23,6 +23,7 @@ from textgan.losses import mle_loss
 from textgan.masks import token_mask
 from textgan.metrics.bleu import bleu_scores, self_bleu_scores
 from textgan.metrics.nll import nll_oracle, perplexity
+from textgan.ranges import NonNegativeFloat, PositiveInt, check_arguments
 
 
 class TextGANModule(pl.LightningModule):
@@ -36,8 +37,12 @@ class TextGANModule(pl.LightningModule):
     """
 
     phases: tuple[str, ...] = ("train",)
+    # what the data module must provide (its `provides_data`), checked before any data is built (textgan.preflight)
+    needs_data: str = "sequences"
 
-    def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: int = 10_000, grad_clip: float = 5.0):
+    def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 10_000,
+                 grad_clip: NonNegativeFloat = 5.0):
+        check_arguments(TextGANModule, locals(), "method")
         super().__init__()
         self.automatic_optimization = False
         self.vocab = vocab

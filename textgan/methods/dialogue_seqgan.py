@@ -25,16 +25,29 @@ reward. Phases (one Lightning epoch = one pass over the training pairs; the phas
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import torch
 
 from textgan.data.vocab import Vocabulary
+from textgan.decoding import Decoder
+from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.seq2seq import DialogueMethod
+from textgan.ranges import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    UnitInterval,
+    check_arguments,
+)
 from textgan.rollout import mc_rewards
 
-REWARDS = ("regs", "sequence")
-BASELINES = ("running_mean", "none")
+Reward = Literal["regs", "sequence"]
+Baseline = Literal["running_mean", "none"]
+REWARDS, BASELINES = get_args(Reward), get_args(Baseline)
 
 
 class DialogueSeqGAN(DialogueMethod):
@@ -58,41 +71,40 @@ class DialogueSeqGAN(DialogueMethod):
         generator: Callable[..., torch.nn.Module],
         discriminator: Callable[..., torch.nn.Module],
         seq_len: int,
-        g_pretrain_epochs: int = 10,
-        d_pretrain_epochs: int = 1,
-        adversarial_epochs: int = 5,
+        g_pretrain_epochs: NonNegativeInt = 10,
+        d_pretrain_epochs: NonNegativeInt = 1,
+        adversarial_epochs: NonNegativeInt = 5,
         pretrained_ckpt: str | None = None,
-        reward: str = "regs",
-        num_rollouts: int = 5,
-        d_steps: int = 5,
-        g_steps: int = 1,
-        teacher_forcing_weight: float = 1.0,
-        baseline: str = "running_mean",
-        baseline_decay: float = 0.95,
-        sample_temperature: float = 1.0,
-        adv_batch_size: int | None = None,
-        g_pretrain_lr: float = 1e-3,
-        g_adv_lr: float = 1e-4,
-        d_lr: float = 1e-3,
-        grad_clip: float = 5.0,
-        reward_batch_size: int = 4096,
-        num_eval_samples: int = 1000,
-        eval_decode: str = "greedy",
-        beam_size: int = 5,
+        reward: Reward = "regs",
+        num_rollouts: PositiveInt = 5,
+        d_steps: NonNegativeInt = 5,
+        g_steps: NonNegativeInt = 1,
+        teacher_forcing_weight: NonNegativeFloat = 1.0,
+        baseline: Baseline = "running_mean",
+        baseline_decay: UnitInterval = 0.95,
+        sample_temperature: PositiveFloat = 1.0,
+        adv_batch_size: PositiveInt | None = None,
+        g_pretrain_lr: NonNegativeFloat = 1e-3,
+        g_adv_lr: NonNegativeFloat = 1e-4,
+        d_lr: NonNegativeFloat = 1e-3,
+        grad_clip: NonNegativeFloat = 5.0,
+        reward_batch_size: PositiveInt = 4096,
+        num_eval_samples: PositiveInt = 1000,
+        eval_decode: Decoder = "greedy",
+        beam_size: PositiveInt = 5,
         length_penalty: float = 0.0,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
+        temperature: PositiveFloat = 1.0,
+        top_k: NonNegativeInt = 0,
+        top_p: Probability = 1.0,
     ):
+        check_arguments(DialogueSeqGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p)
         if reward not in REWARDS:
-            raise ValueError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
+            raise ConfigError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
                              f"sequence: Adver-Reinforce), got {reward!r}")
         if baseline not in BASELINES:
-            raise ValueError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
-        if num_rollouts < 1 or d_steps < 0 or g_steps < 0:
-            raise ValueError("method.num_rollouts must be >= 1 and method.d_steps / g_steps >= 0")
+            raise ConfigError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)

@@ -29,8 +29,10 @@ import torch
 import torch.nn.functional as F
 
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
 from textgan.methods.base import TextGANModule
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
 
 
 def tau_schedule(
@@ -60,20 +62,21 @@ class GumbelGAN(TextGANModule):
         generator: Callable[..., torch.nn.Module],
         discriminator: Callable[..., torch.nn.Module],
         seq_len: int,
-        epochs: int = 50,
-        lr: float = 1e-3,
+        epochs: NonNegativeInt = 50,
+        lr: NonNegativeFloat = 1e-3,
         betas: Sequence[float] = (0.5, 0.999),
-        tau_start: float = 5.0,
-        tau_min: float = 0.5,
-        tau_anneal_rate: float = 1e-3,
-        tau_anneal_every: int = 100,
+        tau_start: PositiveFloat = 5.0,
+        tau_min: PositiveFloat = 0.5,
+        tau_anneal_rate: NonNegativeFloat = 1e-3,
+        tau_anneal_every: PositiveInt = 100,
         straight_through: bool = False,
-        grad_clip: float = 5.0,
-        num_eval_samples: int = 1000,
+        grad_clip: NonNegativeFloat = 5.0,
+        num_eval_samples: PositiveInt = 1000,
     ):
+        check_arguments(GumbelGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if not 0 < tau_min <= tau_start:
-            raise ValueError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
+            raise ConfigError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
         betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)

@@ -8,6 +8,7 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.methods.base import TextGANModule
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
 
 class MLE(TextGANModule):
@@ -20,11 +21,12 @@ class MLE(TextGANModule):
         vocab: Vocabulary,
         generator: Callable[..., torch.nn.Module],
         seq_len: int,
-        epochs: int = 120,
-        lr: float = 0.01,
-        grad_clip: float = 5.0,
-        num_eval_samples: int = 10_000,
+        epochs: NonNegativeInt = 120,
+        lr: NonNegativeFloat = 0.01,
+        grad_clip: NonNegativeFloat = 5.0,
+        num_eval_samples: PositiveInt = 10_000,
     ):
+        check_arguments(MLE, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         self.save_hyperparameters(ignore=["vocab", "generator"])
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)

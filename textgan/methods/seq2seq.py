@@ -19,12 +19,14 @@ from collections.abc import Callable
 import torch
 
 from textgan.data.vocab import Vocabulary
-from textgan.decoding import DECODERS, decode
+from textgan.decoding import DECODERS, Decoder, decode
+from textgan.errors import ConfigError
 from textgan.losses import mle_loss
 from textgan.methods.base import TextGANModule
 from textgan.metrics.diversity import average_length, distinct_n
 from textgan.metrics.nll import perplexity
 from textgan.metrics.response_bleu import response_bleu
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Probability, check_arguments
 
 
 class DialogueMethod(TextGANModule):
@@ -38,12 +40,16 @@ class DialogueMethod(TextGANModule):
         temperature, top_k, top_p: sampling settings.
     """
 
-    def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: int = 1000, grad_clip: float = 5.0,
-                 eval_decode: str = "greedy", beam_size: int = 5, length_penalty: float = 0.0,
-                 temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
+    needs_data = "pairs"  # (context, response) batches of a data module whose `provides_data` is "pairs"
+
+    def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 1000,
+                 grad_clip: NonNegativeFloat = 5.0,
+                 eval_decode: Decoder = "greedy", beam_size: PositiveInt = 5, length_penalty: float = 0.0,
+                 temperature: PositiveFloat = 1.0, top_k: NonNegativeInt = 0, top_p: Probability = 1.0):
+        check_arguments(DialogueMethod, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if eval_decode not in DECODERS:
-            raise ValueError(f"method.eval_decode must be one of {DECODERS}, got {eval_decode!r}")
+            raise ConfigError(f"method.eval_decode must be one of {DECODERS}, got {eval_decode!r}")
         self.eval_decode, self.beam_size, self.length_penalty = eval_decode, beam_size, length_penalty
         self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
         self._eval_pairs: list[tuple[list[str], list[str], list[str]]] = []
@@ -140,17 +146,18 @@ class Seq2SeqMLE(DialogueMethod):
         vocab: Vocabulary,
         generator: Callable[..., torch.nn.Module],
         seq_len: int,
-        epochs: int = 10,
-        lr: float = 1e-3,
-        grad_clip: float = 5.0,
-        num_eval_samples: int = 1000,
-        eval_decode: str = "greedy",
-        beam_size: int = 5,
+        epochs: NonNegativeInt = 10,
+        lr: NonNegativeFloat = 1e-3,
+        grad_clip: NonNegativeFloat = 5.0,
+        num_eval_samples: PositiveInt = 1000,
+        eval_decode: Decoder = "greedy",
+        beam_size: PositiveInt = 5,
         length_penalty: float = 0.0,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
+        temperature: PositiveFloat = 1.0,
+        top_k: NonNegativeInt = 0,
+        top_p: Probability = 1.0,
     ):
+        check_arguments(Seq2SeqMLE, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p)
         self.save_hyperparameters(ignore=["vocab", "generator"])

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 
 from textgan.data.vocab import Vocabulary
+from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
 from textgan.rollout import mc_rewards, update_rollout_policy
 
 
@@ -50,29 +53,30 @@ class SeqGAN(TextGANModule):
         generator: Callable[..., torch.nn.Module],
         discriminator: Callable[..., torch.nn.Module],
         seq_len: int,
-        g_pretrain_epochs: int = 120,
-        d_pretrain_rounds: int = 50,
-        adversarial_rounds: int = 200,
-        g_steps: int = 1,
-        d_steps: int = 5,
-        d_epochs: int = 3,
-        num_rollouts: int = 16,
-        g_pretrain_lr: float = 0.01,
-        g_adv_lr: float = 0.01,
-        d_lr: float = 1e-4,
-        grad_clip: float = 5.0,
+        g_pretrain_epochs: NonNegativeInt = 120,
+        d_pretrain_rounds: NonNegativeInt = 50,
+        adversarial_rounds: NonNegativeInt = 200,
+        g_steps: NonNegativeInt = 1,
+        d_steps: NonNegativeInt = 5,
+        d_epochs: PositiveInt = 3,
+        num_rollouts: PositiveInt = 16,
+        g_pretrain_lr: NonNegativeFloat = 0.01,
+        g_adv_lr: NonNegativeFloat = 0.01,
+        d_lr: NonNegativeFloat = 1e-4,
+        grad_clip: NonNegativeFloat = 5.0,
         pg_baseline: bool = False,
-        rollout_policy: str = "current",
-        rollout_update_rate: float = 0.8,
-        adv_batch_size: int = 64,
-        num_negatives: int | None = None,
-        reward_batch_size: int = 2048,
-        max_d_batches: int | None = None,
-        num_eval_samples: int = 10_000,
+        rollout_policy: Literal["current", "delayed"] = "current",
+        rollout_update_rate: UnitInterval = 0.8,
+        adv_batch_size: PositiveInt = 64,
+        num_negatives: PositiveInt | None = None,
+        reward_batch_size: PositiveInt = 2048,
+        max_d_batches: PositiveInt | None = None,
+        num_eval_samples: PositiveInt = 10_000,
     ):
+        check_arguments(SeqGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if rollout_policy not in ("current", "delayed"):
-            raise ValueError(f"method.rollout_policy must be 'current' or 'delayed', got {rollout_policy!r}")
+            raise ConfigError(f"method.rollout_policy must be 'current' or 'delayed', got {rollout_policy!r}")
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)

@@ -34,6 +34,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from textgan.methods.base import TextGANModule
 from textgan.metrics.ngram_js import NgramCounts, js_divergence
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
 
 class WGANGP(TextGANModule):
@@ -57,17 +58,16 @@ class WGANGP(TextGANModule):
         generator: Callable[..., torch.nn.Module],
         critic: Callable[..., torch.nn.Module],
         seq_len: int,
-        epochs: int = 100,
-        critic_steps: int = 10,
-        gp_weight: float = 10.0,
-        lr: float = 1e-4,
+        epochs: NonNegativeInt = 100,
+        critic_steps: PositiveInt = 10,
+        gp_weight: NonNegativeFloat = 10.0,
+        lr: NonNegativeFloat = 1e-4,
         betas: Sequence[float] = (0.5, 0.9),
         js_orders: Sequence[int] = (1, 2, 3, 4),
-        num_eval_samples: int = 640,
+        num_eval_samples: PositiveInt = 640,
     ):
+        check_arguments(WGANGP, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
-        if critic_steps < 1:
-            raise ValueError(f"method.critic_steps must be >= 1, got {critic_steps}")
         betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
         js_orders = tuple(int(n) for n in js_orders)
         self.save_hyperparameters(ignore=["vocab", "generator", "critic"])

@@ -42,5 +42,9 @@ def nll_oracle(oracle, samples: torch.Tensor, batch_size: int = 1024) -> float:
 
 
 def perplexity(nll: float) -> float:
-    """exp(mean per-token NLL in nats)."""
-    return math.exp(nll)
+    """exp(mean per-token NLL in nats); `inf` when that overflows a float (an untrained or diverged model must
+    not stop the run at its evaluation)."""
+    try:
+        return math.exp(nll)
+    except OverflowError:
+        return math.inf
