@@ -24,7 +24,7 @@ reward. Phases (one Lightning epoch = one pass over the training pairs; the phas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -83,9 +83,15 @@ class DialogueSeqGAN(DialogueMethod):
         temperature: float = 1.0,
         top_k: int = 0,
         top_p: float = 1.0,
+        sim_inputs: int = 100,
+        sim_max_turns: int = 8,
+        dull_responses: Sequence[str] | None = None,
+        dull_similarity: float = 0.8,
+        repeat_similarity: float = 0.8,
     ):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
-                         temperature, top_k, top_p)
+                         temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
+                         repeat_similarity)
         if reward not in REWARDS:
             raise ValueError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
                              f"sequence: Adver-Reinforce), got {reward!r}")
@@ -93,7 +99,7 @@ class DialogueSeqGAN(DialogueMethod):
             raise ValueError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
         if num_rollouts < 1 or d_steps < 0 or g_steps < 0:
             raise ValueError("method.num_rollouts must be >= 1 and method.d_steps / g_steps >= 0")
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "dull_responses"])
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
         self.g_pretrain_epochs, self.d_pretrain_epochs = g_pretrain_epochs, d_pretrain_epochs
