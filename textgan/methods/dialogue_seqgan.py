@@ -130,23 +130,6 @@ class DialogueSeqGAN(DialogueMethod):
         if self.pretrained_ckpt and self.trainer.ckpt_path is None:
             self.load_pretrained_generator(self.pretrained_ckpt)
 
-    def load_pretrained_generator(self, path: str) -> None:
-        """Copy the generator weights of a checkpoint trained on the same vocabulary."""
-        ckpt = torch.load(path, map_location=self.device, weights_only=True)
-        if "vocab" in ckpt:
-            self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]),
-                                  what=f"pretrained checkpoint {path}")
-        state = {k[len("generator."):]: v for k, v in ckpt.get("state_dict", {}).items()
-                 if k.startswith("generator.")}
-        if not state:
-            raise ValueError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); "
-                             "give a checkpoint of method=seq2seq or method=dialogue_seqgan")
-        try:
-            self.generator.load_state_dict(state)
-        except RuntimeError as err:
-            raise ValueError(f"the generator of {path} does not match model.generator (train and load "
-                             f"with the same model config): {err}") from err
-
     # ------------------------------------------------------------------ training
     def training_step(self, batch, batch_idx: int) -> None:
         g_pre_opt, g_adv_opt, d_opt = self.optimizers()

@@ -30,7 +30,7 @@ from textgan.metrics.diversity import average_length, distinct_n, distinct_n_per
 from textgan.metrics.nll import perplexity
 from textgan.metrics.response_bleu import response_bleu
 from textgan.rewards.dialogue import DULL_RESPONSES
-from textgan.simulation import dialogue_length, simulate
+from textgan.simulation import Simulation, dialogue_length, simulate
 
 
 class DialogueMethod(TextGANModule):
@@ -88,6 +88,24 @@ class DialogueMethod(TextGANModule):
         loss = mle_loss(self.generator(context, response), response, response != self.vocab.pad_id)
         self.optimizer_step_with_clip(opt, loss)
         return loss.detach()
+
+    def load_pretrained_generator(self, path: str, into: torch.nn.Module | None = None) -> None:
+        """Copy the generator weights of a checkpoint trained on the same vocabulary into `into` (default
+        `self.generator`)."""
+        ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        if "vocab" in ckpt:
+            self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]),
+                                  what=f"pretrained checkpoint {path}")
+        state = {k[len("generator."):]: v for k, v in ckpt.get("state_dict", {}).items()
+                 if k.startswith("generator.")}
+        if not state:
+            raise ValueError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); "
+                             "give a checkpoint of method=seq2seq or method=dialogue_seqgan")
+        try:
+            (self.generator if into is None else into).load_state_dict(state)
+        except RuntimeError as err:
+            raise ValueError(f"the generator of {path} does not match model.generator (train and load "
+                             f"with the same model config): {err}") from err
 
     @torch.no_grad()
     def respond(self, context: torch.Tensor, method: str | None = None, **kwargs) -> torch.Tensor:
@@ -148,13 +166,13 @@ class DialogueMethod(TextGANModule):
 
     def simulate_dialogues(self, start: torch.Tensor, num_turns: int, method: str | None = None,
                            context_turns: int = 1, max_context_len: int | None = None, context_eos: bool = True,
-                           **kwargs) -> list[torch.Tensor]:
-        """Two copies of the model talk from the inputs `start` `[B, *]`: the turns (input first, then
-        `num_turns` responses `[B, seq_len]`) decoded by `method` (default `eval_decode`)."""
+                           **kwargs) -> Simulation:
+        """Two copies of the model talk from the inputs `start` `[B, *]` (`textgan.simulation.simulate`):
+        `num_turns` responses `[B, seq_len]` decoded by `method` (default `eval_decode`; `kwargs` override the
+        decoding settings as in `respond`)."""
         v = self.vocab
-        sim = simulate([lambda c: self.respond(c, method, **kwargs)], start, num_turns, context_turns,
-                       max_context_len or self.seq_len - 1, v.pad_id, v.eos_id, context_eos)
-        return sim.turns
+        return simulate([lambda c: self.respond(c, method, **kwargs)], start, num_turns, context_turns,
+                        max_context_len or self.seq_len - 1, v.pad_id, v.eos_id, context_eos)
 
     def dull_token_lists(self) -> list[list[str]]:
         """The dull responses tokenized like the data (`tokenize_text` of the datamodule, else words)."""
@@ -165,7 +183,7 @@ class DialogueMethod(TextGANModule):
     def simulation_metrics(self, start: torch.Tensor) -> tuple[dict[str, float], list[list[list[str]]]]:
         """`sim_length`: the mean `dialogue_length` of dialogues simulated from `start`; and the dialogues as
         token lists."""
-        turns = self.simulate_dialogues(start, self.sim_max_turns, **self.simulation_settings())
+        turns = self.simulate_dialogues(start, self.sim_max_turns, **self.simulation_settings()).turns
         decoded = [[self.vocab.decode(row) for row in turn.tolist()] for turn in turns]
         dialogues = [list(d) for d in zip(*decoded)]
         dull = self.dull_token_lists()
