@@ -192,7 +192,7 @@ def fmt(x, digits: int = 3) -> str:
     return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
 
 
-def write_report(cfg: dict, res: dict, total_s: float, load: str) -> None:
+def write_report(cfg: dict, res: dict, total_s: float, load: str, out_dir: Path = HERE) -> None:
     ev = cfg["evaluation"]
     lines = [
         "# The RL chatbot (Li et al. 2016) on DailyDialog, beside seq2seq, MMI and Adver-REGS",
@@ -252,8 +252,8 @@ def write_report(cfg: dict, res: dict, total_s: float, load: str) -> None:
         cmd = json.loads((RUNS / n / "wall_seconds.json").read_text())["command"]
         lines.append(" ".join(cmd).replace(str(RUNS), "<runs>"))
     lines += ["```", ""]
-    (HERE / "results.md").write_text("\n".join(lines), encoding="utf-8")
-    (HERE / "results.json").write_text(json.dumps(res, indent=1, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "results.md").write_text("\n".join(lines), encoding="utf-8")
+    (out_dir / "results.json").write_text(json.dumps(res, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 RUNS = HERE / "runs"
@@ -291,8 +291,9 @@ def main() -> None:
     res = evaluate(cfg, RUNS)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     res["total_s"] = time.time() - t0
-    if args.quick:
-        print(json.dumps(res["rows"], indent=1))
+    if args.quick:  # the report goes to the temporary runs folder
+        write_report(cfg, res, res["total_s"], load, RUNS)
+        print((RUNS / "results.md").read_text())
         return
     write_report(cfg, res, res["total_s"], load)
     print((HERE / "results.md").read_text())
