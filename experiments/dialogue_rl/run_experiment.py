@@ -125,6 +125,7 @@ def evaluate(cfg: dict, runs: Path) -> dict:
     torch.set_num_threads(1)
     ev = cfg["evaluation"]
     walls = {n: json.loads((runs / n / "wall_seconds.json").read_text())["wall_s"] for n in ORDER}
+    t_eval = time.time()
     responders = {n: Responder(runs / n / "checkpoints" / "last.ckpt") for n in ("mle", "mmi", "rl", "regs")}
     dm = instantiate(responders["mle"].config["data"])
     dm.setup()
@@ -166,7 +167,7 @@ def evaluate(cfg: dict, runs: Path) -> dict:
                             for d, n in zip(per_dialogue[: ev["num_dialogues"]], lengths)]
     return {"rows": rows, "dialogues": dialogues, "walls": walls, "vocab": len(vocab),
             "num_train": len(dm.train_responses_ids), "n_test": len(test_c), "n_sim": len(starts),
-            "signals": training_signals(runs)}
+            "signals": training_signals(runs), "eval_s": time.time() - t_eval}
 
 
 def training_signals(runs: Path) -> dict[str, float]:
@@ -192,15 +193,16 @@ def fmt(x, digits: int = 3) -> str:
     return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
 
 
-def write_report(cfg: dict, res: dict, total_s: float, load: str, out_dir: Path = HERE) -> None:
+def write_report(cfg: dict, res: dict, total_s: float, load: str, out_dir: Path = HERE, name: str = "") -> None:
     ev = cfg["evaluation"]
     lines = [
         "# The RL chatbot (Li et al. 2016) on DailyDialog, beside seq2seq, MMI and Adver-REGS",
         "",
-        "Written by `experiments/dialogue_rl/run_experiment.py` (config: `config.yaml`). Hardware: "
+        f"Written by `experiments/dialogue_rl/run_experiment.py` (config: `{cfg['config_file']}`). Hardware: "
         f"{os.cpu_count()}-core CPU shared with other jobs ({platform.processor() or platform.machine()}), "
-        f"torch {torch.__version__}, 1 thread per process. Total wall time: {total_s / 60:.1f} min; load "
-        f"average (1, 5, 15 min) at the end: {load}.",
+        f"torch {torch.__version__}, 1 thread per process. Wall time: training runs "
+        f"{sum(res['walls'].values()) / 60:.1f} min (sum of the runs below), evaluation {res['eval_s'] / 60:.1f} "
+        f"min; load average (1, 5, 15 min) when the report was written: {load}.",
         "",
         "## Results",
         "",
@@ -239,7 +241,8 @@ def write_report(cfg: dict, res: dict, total_s: float, load: str, out_dir: Path 
     for k, (first, last, mean) in res["signals"].items():
         lines.append(f"- {k}: {first:.3f} / {last:.3f} / {mean:.3f}")
     lines += ["", "Run wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in res["walls"].items()), ""]
-    lines += ["## What was shortened (and why)", "", SHORTENED.format(vocab=res["vocab"], train=res["num_train"]), ""]
+    shortened = " ".join(cfg["shortened"].split()).format(vocab=res["vocab"], train=res["num_train"])
+    lines += ["## What was shortened (and why)", "", shortened, ""]
     lines += ["## Five simulated dialogues per system", ""]
     for label, ds in res["dialogues"].items():
         lines += [f"**{label}**", ""]
@@ -252,25 +255,12 @@ def write_report(cfg: dict, res: dict, total_s: float, load: str, out_dir: Path 
         cmd = json.loads((RUNS / n / "wall_seconds.json").read_text())["command"]
         lines.append(" ".join(cmd).replace(str(RUNS), "<runs>"))
     lines += ["```", ""]
-    (out_dir / "results.md").write_text("\n".join(lines), encoding="utf-8")
-    (out_dir / "results.json").write_text(json.dumps(res, indent=1, ensure_ascii=False), encoding="utf-8")
+    suffix = f"_{name}" if name else ""
+    (out_dir / f"results{suffix}.md").write_text("\n".join(lines), encoding="utf-8")
+    (out_dir / f"results{suffix}.json").write_text(json.dumps(res, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 RUNS = HERE / "runs"
-SHORTENED = (
-    "Everything had to fit ~15-20 CPU minutes of a 2-core machine shared with other jobs (the paper trains on "
-    "OpenSubtitles for days on GPUs). Data: the first {train} of 76,053 DailyDialog training pairs, vocabulary "
-    "{vocab} (most frequent words), contexts cut to their last 15 tokens and responses to their first 12, "
-    "`data.context_turns=1` (the paper conditions on the previous two turns). MLE: 2 epochs for the forward and "
-    "the backward model (embedding 64, hidden 128; the paper: 4-layer LSTMs of 1,000 units). MMI: 80 steps of 32 "
-    "contexts, L = 4 human tokens annealed by one every 20 steps (pure policy gradient for the last 0-20 steps). "
-    "RL: 48 simulation steps of 32 dialogues, 2 turns growing to 5 (one more every 12 steps), Adam 3e-4. "
-    "Adver-REGS: 30 batches of D pre-training and 30 adversarial rounds (3 D steps, 1 G step on 32 contexts, "
-    "3 rollouts; paper 5 D steps, 5 rollouts). Evaluation: the first 300 test pairs for distinct-n and BLEU, "
-    "100 simulated dialogues of up to 8 turns (the paper: 1,000 inputs). One seed, no significance test: a "
-    "few dozen RL steps move the policy only a little from the MLE model it starts from, so the table measures "
-    "that small step, not converged training."
-)
 
 
 def main() -> None:
@@ -279,8 +269,14 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="only evaluate the checkpoints in runs/")
     parser.add_argument("--rerun", action="store_true", help="train every run again")
     parser.add_argument("--quick", action="store_true", help="toy sizes on chatterbot (checks the script)")
+    parser.add_argument("--config", default="config.yaml",
+                        help="config_<name>.yaml: runs in runs/<name>/, report in results_<name>.md")
     args = parser.parse_args()
-    cfg = yaml.safe_load((HERE / "config.yaml").read_text(encoding="utf-8"))
+    cfg = yaml.safe_load((HERE / args.config).read_text(encoding="utf-8"))
+    cfg["config_file"] = args.config
+    name = Path(args.config).stem.removeprefix("config").lstrip("_")
+    if name:
+        RUNS = HERE / "runs" / name
     if args.quick:
         cfg, RUNS = quick_config(cfg), Path(tempfile.mkdtemp(prefix="dialogue_rl_quick_"))
     t0 = time.time()
@@ -295,8 +291,8 @@ def main() -> None:
         write_report(cfg, res, res["total_s"], load, RUNS)
         print((RUNS / "results.md").read_text())
         return
-    write_report(cfg, res, res["total_s"], load)
-    print((HERE / "results.md").read_text())
+    write_report(cfg, res, res["total_s"], load, HERE, name)
+    print((HERE / f"results{'_' + name if name else ''}.md").read_text())
 
 
 if __name__ == "__main__":
