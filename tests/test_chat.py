@@ -104,3 +104,27 @@ def test_distinct_n_and_length_by_hand():
     assert distinct_n(responses, 2) == pytest.approx(3 / 6)
     assert average_length(responses) == pytest.approx(3.0)
     assert distinct_n([[]], 2) == 0.0
+
+
+def test_simulate_mode_prints_a_dialogue_between_two_copies(tiny_ckpt, tmp_path, capsys):
+    assert main([f"ckpt={tiny_ckpt}", "simulate=true", "turns=3", "input=how are you ?", "decode=greedy"]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert lines[0] == "> how are you ?" and [x[:3] for x in lines[1:4]] == ["A: ", "B: ", "A: "]
+    assert lines[4:] == ["", ""]
+    # greedy and context_turns=1: each turn is the model's answer to the turn before it
+    responder = Responder(tiny_ckpt)
+    previous = "how are you ?"
+    for line in lines[1:4]:
+        assert line[3:] == responder.respond([previous], "greedy")[0]
+        previous = line[3:]
+    # batch mode: a file of first messages, one dialogue each
+    inputs = tmp_path / "inputs.txt"
+    inputs.write_text("hello\nWhat is AI?\n", encoding="utf-8")
+    out = tmp_path / "dialogues.txt"
+    assert main([f"ckpt={tiny_ckpt}", "simulate=true", "turns=2", f"input={inputs}", f"output={out}"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.count("> ") == 2 and text.startswith("> hello\nA: ") and "\n> What is AI?\nA: " in text
+    assert main([f"ckpt={tiny_ckpt}", "simulate=true", "turns=0", "input=hi"]) == 2
+    assert main([f"ckpt={tiny_ckpt}", "simulate=maybe", "input=hi"]) == 2
+    err = capsys.readouterr().err
+    assert "turns=0" in err and "simulate='maybe' is not a valid bool" in err and "Traceback" not in err

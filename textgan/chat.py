@@ -1,10 +1,16 @@
-"""Talk to a dialogue checkpoint (`method=seq2seq` or `method=dialogue_seqgan`).
+"""Talk to a dialogue checkpoint (`method=seq2seq`, `dialogue_seqgan` or `dialogue_rl`), or watch it talk to itself.
 
     python -m textgan.chat ckpt=outputs/.../checkpoints/last.ckpt decode=beam beam_size=5
     python -m textgan.chat ckpt=last.ckpt input=contexts.txt output=responses.txt decode=greedy
+    python -m textgan.chat ckpt=last.ckpt simulate=true turns=5 input="how are you ?"
 
 Interactive mode (no `input=`): each line you type is a context; the model answers it. Batch mode: `input=` a
 UTF-8 file with one context per line; `output=` gets one response per line (default `-`: standard output).
+
+Simulation (`simulate=true`): two copies of the model answer each other for `turns` turns (default 5), starting
+from `input=`: a file with one input message per line (batch mode) if such a file exists, else the message
+itself; each dialogue is printed as `> input`, then `A: ...` / `B: ...` lines, then an empty line
+(`textgan.simulation`; contexts hold the run's `data.context_turns` previous turns).
 
 Options (`key=value`): `decode` = greedy | beam | sample (default: the run's `eval_decode`), `beam_size`,
 `length_penalty`, `temperature`, `top_k`, `top_p`, `max_len` (response tokens, default the run's),
@@ -28,10 +34,20 @@ from textgan.errors import UserError, handle
 from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, base_type, check_value
 
 USAGE = __doc__
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
+
+
 # type and range of each option (textgan.ranges); checked before the checkpoint is read
 OPTIONS = {"ckpt": str, "input": str, "output": str, "decode": str, "beam_size": PositiveInt,
            "length_penalty": float, "temperature": PositiveFloat, "top_k": NonNegativeInt, "top_p": Probability,
-           "max_len": PositiveInt, "batch_size": PositiveInt, "seed": int}
+           "max_len": PositiveInt, "batch_size": PositiveInt, "seed": int, "simulate": bool, "turns": PositiveInt}
 
 
 class ChatError(UserError, ValueError):
@@ -47,9 +63,10 @@ def parse_args(argv: list[str]) -> dict:
             raise ChatError(f"unknown argument {arg!r}; expected key=value with key in {sorted(OPTIONS)}")
         kind = base_type(OPTIONS[key])
         try:
-            opts[key] = kind(value)
+            opts[key] = _bool(value) if kind is bool else kind(value)
         except ValueError:
-            raise ChatError(f"{key}={value!r} is not a valid {kind.__name__}") from None
+            name = "bool (true or false)" if kind is bool else kind.__name__
+            raise ChatError(f"{key}={value!r} is not a valid {name}") from None
         check_value(key, opts[key], OPTIONS[key], ChatError)
     if "ckpt" not in opts:
         raise ChatError("give the checkpoint: ckpt=path/to/last.ckpt")
@@ -81,6 +98,7 @@ class Responder:
         self.level, self.lower = level, bool(data.get("lower", False))
         self.max_context_len = data.get("max_context_len")
         self.context_eos = bool(data.get("context_eos", True))
+        self.context_turns = int(data.get("context_turns", 1))
 
     def encode_contexts(self, lines: list[str]) -> torch.Tensor:
         """Text contexts -> `[n, len]` ids, tokenized as the training data was (unknown words -> `<unk>`)."""
@@ -100,6 +118,28 @@ class Responder:
         return out
 
 
+    def simulate(self, lines: list[str], turns: int = 5, decode: str | None = None, batch_size: int = 64,
+                 **settings) -> list[list[str]]:
+        """For each input line, the `turns` text turns that two copies of the model say after it."""
+        if turns < 1:
+            raise ChatError(f"turns={turns}: a simulated dialogue needs turns >= 1")
+        out = []
+        for start in range(0, len(lines), batch_size):
+            context = self.encode_contexts(lines[start: start + batch_size])
+            sim = self.method.simulate_dialogues(
+                context, turns, decode, context_turns=self.context_turns,
+                max_context_len=self.max_context_len or context.shape[1], context_eos=self.context_eos,
+                **settings)
+            texts = [[self.vocab.to_text(row) for row in turn.tolist()] for turn in sim.turns[1:]]
+            out.extend(list(d) for d in zip(*texts))
+        return out
+
+
+def format_dialogue(message: str, turns: list[str]) -> str:
+    """`> message`, then `A: ...` / `B: ...` alternating, then an empty line."""
+    return "".join([f"> {message}\n", *(f"{'AB'[i % 2]}: {t}\n" for i, t in enumerate(turns)), "\n"])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help", "help") for a in argv):
@@ -111,6 +151,19 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(opts.pop("seed", 0))
         in_path, out_path = opts.pop("input", None), opts.pop("output", "-")
         decode, batch_size = opts.pop("decode", None), opts.pop("batch_size", 64)
+        simulation, turns = opts.pop("simulate", False), opts.pop("turns", 5)
+        if simulation:
+            if in_path is None:
+                raise ChatError('simulate=true needs the first message: input="how are you ?" (or a file of them)')
+            lines = (read_text(in_path, what="input file", allow_empty=True).splitlines() if Path(in_path).is_file()
+                     else [in_path])
+            dialogues = responder.simulate(lines, turns, decode, batch_size, **opts) if lines else []
+            text = "".join(format_dialogue(m, d) for m, d in zip(lines, dialogues))
+            if out_path == "-":
+                sys.stdout.write(text)
+            else:
+                Path(out_path).write_text(text, encoding="utf-8")
+            return 0
         if in_path is not None:
             lines = read_text(in_path, what="input file", allow_empty=True).splitlines()
             responses = responder.respond(lines, decode, batch_size, **opts) if lines else []

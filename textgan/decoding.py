@@ -40,10 +40,13 @@ def greedy_decode(policy, max_len: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_decode(policy, max_len: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0
-                  ) -> torch.Tensor:
-    """Ancestral sampling with temperature and optional top-k / nucleus filtering: `[batch, max_len]` long."""
-    return _autoregressive(policy, max_len, lambda logits: sample_next(logits, temperature, top_k, top_p))
+def sample_decode(policy, max_len: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                  prefix: torch.Tensor | None = None) -> torch.Tensor:
+    """Ancestral sampling with temperature and optional top-k / nucleus filtering: `[batch, max_len]` long.
+    With `prefix` `[batch, L]` (data layout), the output starts with it and sampling continues after it (rows
+    whose prefix holds `<eos>` are finished)."""
+    return _autoregressive(policy, max_len, lambda logits: sample_next(logits, temperature, top_k, top_p),
+                           prefix)
 
 
 def _banned(policy) -> list[int]:
@@ -66,13 +69,23 @@ def _allowed(logits: torch.Tensor, banned: torch.Tensor | None) -> torch.Tensor:
     return logits if banned is None else logits.masked_fill(banned, float("-inf"))
 
 
-def _autoregressive(policy, max_len: int, choose) -> torch.Tensor:
-    logits, state = policy.start()
+def _autoregressive(policy, max_len: int, choose, prefix: torch.Tensor | None = None) -> torch.Tensor:
+    first = 0 if prefix is None else prefix.shape[1]
+    if first:
+        if first >= max_len:
+            return prefix[:, :max_len].clone()
+        states, next_logits = policy.prefix_states(prefix)
+        logits, state = next_logits[:, -1], states[-1]
+    else:
+        logits, state = policy.start()
     banned = _ban_mask(_banned(policy), logits)
     logits = _allowed(logits, banned)
     out = torch.full((logits.shape[0], max_len), policy.pad_id, dtype=torch.long, device=logits.device)
     finished = torch.zeros(logits.shape[0], dtype=torch.bool, device=logits.device)
-    for t in range(max_len):
+    if first:
+        out[:, :first] = prefix
+        finished = (prefix == policy.eos_id).any(dim=1)
+    for t in range(first, max_len):
         tok = choose(logits).masked_fill(finished, policy.pad_id)
         out[:, t] = tok
         finished |= tok == policy.eos_id

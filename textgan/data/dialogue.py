@@ -20,6 +20,12 @@ built from the training split (`min_freq`, `max_size`). Length limits: `max_cont
 keeps its LAST tokens (nearest the response) and a long response its FIRST tokens; with `overlong=drop`
 such pairs are removed (from every split).
 
+Dialogues: the pairs of each split are chained back into whole dialogues (`rebuild_dialogues`; the
+processed files keep every dialogue's consecutive pairs in order). `context_turns` (default 1: the pairs as
+they are) makes each context the previous N turns concatenated (Li et al. 2016 use 2); `direction=backward`
+swaps every pair (the previous turn given the response: the backward model p(q | a) of Li et al. 2016). The
+vocabulary is that of the single-turn forward pairs in every case.
+
 Batches: `(context [B, context_len], response [B, seq_len])`; response = tokens, `<eos>`, `<pad>`;
 context = tokens, `<eos>` (if `context_eos`), `<pad>`. `seq_len = max_response_len + 1`, `context_len =
 max_context_len + context_eos`. Validation reads the validation split where the corpus has one, else the
@@ -29,6 +35,7 @@ limit), aligned pair by pair.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import os
@@ -66,6 +73,7 @@ CHATTERBOT_SHA256 = "86de5300afb9a80826386339d3bec79c0a72eb0358abb8327e2ecef5ae0
 CHATTERBOT_LANGUAGES = {"chatterbot_en": "english", "chatterbot_zh": "chinese", "chatterbot_zh_hant":
                         "traditionalchinese"}
 CORPORA = ("dailydialog", *CHATTERBOT_LANGUAGES, "file")
+DIRECTIONS = ("forward", "backward")
 
 
 # --------------------------------------------------------------------------- transformations (SOURCE.md)
@@ -77,6 +85,22 @@ def normalize_utterance(text: object) -> str:
 def consecutive_pairs(utterances: Sequence[str]) -> list[Pair]:
     """`(u[i], u[i+1])` for i = 0 .. n-2."""
     return [(utterances[i], utterances[i + 1]) for i in range(len(utterances) - 1)]
+
+
+def rebuild_dialogues(pairs: Sequence[Pair]) -> list[list[str]]:
+    """Whole dialogues (utterance lists) from pairs in file order: the processed files hold the consecutive
+    pairs `(u[i], u[i+1])` of each dialogue in order (`consecutive_pairs`), so pair k continues the dialogue
+    of pair k-1 exactly when its context is pair k-1's response. `consecutive_pairs` of the result gives
+    `pairs` back. (A dialogue whose first utterance equalled the previous dialogue's last one would be joined
+    to it; on DailyDialog this rebuilds exactly SOURCE.md's 11,118 / 1,000 / 1,000 dialogues and 87,171 /
+    8,069 / 7,740 utterances.)"""
+    dialogues: list[list[str]] = []
+    for i, (context, response) in enumerate(pairs):
+        if i and context == pairs[i - 1][1]:
+            dialogues[-1].append(response)
+        else:
+            dialogues.append([context, response])
+    return dialogues
 
 
 def dailydialog_pairs(text: str) -> list[Pair]:
@@ -216,9 +240,19 @@ class DialogueDataModule(pl.LightningDataModule):
         max_train_pairs: PositiveInt | None = None,
         raw_dir: str | None = None,
         progress: bool = True,
+        context_turns: int = 1,
+        direction: str = "forward",
     ):
         check_arguments(DialogueDataModule, locals(), "data")
         super().__init__()
+        if context_turns < 1:
+            raise ValueError(f"data.context_turns must be >= 1 (1: the previous turn; 2: the previous two turns, "
+                             f"as Li et al. 2016), got {context_turns}")
+        if direction not in DIRECTIONS:
+            raise ValueError(f"data.direction must be one of {DIRECTIONS}, got {direction!r}")
+        if direction == "backward" and context_turns != 1:
+            raise ValueError("data.direction=backward models p(previous turn | response): set "
+                             "data.context_turns=1")
         if corpus not in CORPORA:
             raise ConfigError(f"data.corpus must be one of {CORPORA}, got {corpus!r}")
         if corpus == "file" and not path:
@@ -240,6 +274,7 @@ class DialogueDataModule(pl.LightningDataModule):
         self.min_freq, self.max_size = min_freq, max_size
         self.batch_size, self.num_workers = batch_size, num_workers
         self.max_train_pairs, self.progress = max_train_pairs, progress
+        self.context_turns, self.direction = context_turns, direction
         self.seq_len = max_response_len + 1
         self.context_len = max_context_len + int(context_eos)
         self.vocab: Vocabulary | None = None
@@ -279,32 +314,53 @@ class DialogueDataModule(pl.LightningDataModule):
                                     "split; give data.test_path or more pairs")
         return splits
 
-    def _tokenize_pairs(self, pairs: list[Pair]) -> tuple[list[list[str]], list[list[str]]]:
+    def tokenize_text(self, text: str) -> list[str]:
+        """One utterance as this data's tokens (words or characters, `lower`), without length limit."""
+        return tokenize(text, self.level, self.lower)
+
+    def _examples(self, pairs: list[Pair]) -> tuple[list[list[str]], list[list[str]]]:
+        """(context, response) token lists of one split: the pairs' dialogues are rebuilt
+        (`rebuild_dialogues`), every utterance after the first is a response, its context the previous
+        `context_turns` utterances concatenated (oldest first); `direction=backward` swaps the two (the
+        previous turn given the response). Length limits and `overlong` apply to the result."""
         contexts, responses = [], []
-        for c, r in pairs:
-            ct = tokenize(c, self.level, self.lower)
-            rt = tokenize(r, self.level, self.lower)
-            ct = fit_length(ct, self.max_context_len, self.overlong, keep="end")
-            rt = fit_length(rt, self.max_response_len, self.overlong, keep="start")
-            if ct is None or rt is None or not rt:
-                continue
-            contexts.append(ct)
-            responses.append(rt)
+        for dialogue in rebuild_dialogues(pairs):
+            turns = [self.tokenize_text(u) for u in dialogue]
+            for i in range(1, len(turns)):
+                ct = [t for turn in turns[max(0, i - self.context_turns): i] for t in turn]
+                rt = turns[i]
+                if self.direction == "backward":
+                    ct, rt = rt, ct
+                ct = fit_length(ct, self.max_context_len, self.overlong, keep="end")
+                rt = fit_length(rt, self.max_response_len, self.overlong, keep="start")
+                if ct is None or rt is None or not rt:
+                    continue
+                contexts.append(ct)
+                responses.append(rt)
         return contexts, responses
 
     def setup(self, stage: str | None = None) -> None:
         if self.vocab is not None:
             return
         self.prepare_data()
-        tokenized = {name: self._tokenize_pairs(pairs) for name, pairs in self.load_splits().items()}
-        if self.max_train_pairs is not None:
+        splits = self.load_splits()
+        n = self.max_train_pairs
+        tokenized = {name: self._examples(pairs) for name, pairs in splits.items()}
+        if n is not None:
             c, r = tokenized["train"]
-            tokenized["train"] = (c[: self.max_train_pairs], r[: self.max_train_pairs])
+            tokenized["train"] = (c[:n], r[:n])
+        # whole training dialogues (texts), e.g. start utterances for dialogue simulation
+        self.train_dialogues = rebuild_dialogues(splits["train"][:n] if n is not None else splits["train"])
         train_c, train_r = tokenized["train"]
         if not train_r:
             raise DataFileError(f"no training pairs left after the length limits (overlong={self.overlong}); "
                                 "raise data.max_context_len / data.max_response_len or use overlong=truncate")
-        self.vocab = Vocabulary.build(train_c + train_r, self.min_freq, self.max_size,
+        # the vocabulary of the single-turn pairs, whatever context_turns / direction: forward, backward and
+        # multi-turn models of one corpus share it (so the fixed scorers of method=dialogue_rl fit the policy)
+        single = self if (self.context_turns, self.direction) == (1, "forward") else self._single_turn()
+        vocab_c, vocab_r = (train_c, train_r) if single is self else single._examples(splits["train"])
+        vocab_c, vocab_r = vocab_c[:n], vocab_r[:n]
+        self.vocab = Vocabulary.build(vocab_c + vocab_r, self.min_freq, self.max_size,
                                       separator="" if self.level == "char" else " ")
         for name, (ctx, resp) in tokenized.items():
             key = "val" if name == "validation" else name
@@ -315,6 +371,12 @@ class DialogueDataModule(pl.LightningDataModule):
             self.val_contexts_ids, self.val_responses_ids = self.test_contexts_ids, self.test_responses_ids
         self.test_contexts, self.test_responses = tokenized["test"]
         self.train_tokens, self.test_tokens = self.train_responses_ids, self.test_responses_ids
+
+    def _single_turn(self) -> DialogueDataModule:
+        """A copy of this datamodule's settings with `context_turns=1`, `direction=forward`."""
+        other = copy.copy(self)
+        other.context_turns, other.direction = 1, "forward"
+        return other
 
     # ----------------------------------------------------------------- loaders
     def _loader(self, contexts: torch.Tensor, responses: torch.Tensor, shuffle: bool) -> DataLoader:

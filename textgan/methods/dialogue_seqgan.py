@@ -24,7 +24,7 @@ reward. Phases (one Lightning epoch = one pass over the training pairs; the phas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal, get_args
 
 import torch
@@ -96,16 +96,22 @@ class DialogueSeqGAN(DialogueMethod):
         temperature: PositiveFloat = 1.0,
         top_k: NonNegativeInt = 0,
         top_p: Probability = 1.0,
+        sim_inputs: NonNegativeInt = 100,
+        sim_max_turns: PositiveInt = 8,
+        dull_responses: Sequence[str] | None = None,
+        dull_similarity: UnitInterval = 0.8,
+        repeat_similarity: UnitInterval = 0.8,
     ):
         check_arguments(DialogueSeqGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
-                         temperature, top_k, top_p)
+                         temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
+                         repeat_similarity)
         if reward not in REWARDS:
             raise ConfigError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
                              f"sequence: Adver-Reinforce), got {reward!r}")
         if baseline not in BASELINES:
             raise ConfigError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "dull_responses"])
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
         self.g_pretrain_epochs, self.d_pretrain_epochs = g_pretrain_epochs, d_pretrain_epochs
@@ -135,23 +141,6 @@ class DialogueSeqGAN(DialogueMethod):
     def on_fit_start(self) -> None:
         if self.pretrained_ckpt and self.trainer.ckpt_path is None:
             self.load_pretrained_generator(self.pretrained_ckpt)
-
-    def load_pretrained_generator(self, path: str) -> None:
-        """Copy the generator weights of a checkpoint trained on the same vocabulary."""
-        ckpt = torch.load(path, map_location=self.device, weights_only=True)
-        if "vocab" in ckpt:
-            self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]),
-                                  what=f"pretrained checkpoint {path}")
-        state = {k[len("generator."):]: v for k, v in ckpt.get("state_dict", {}).items()
-                 if k.startswith("generator.")}
-        if not state:
-            raise ValueError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); "
-                             "give a checkpoint of method=seq2seq or method=dialogue_seqgan")
-        try:
-            self.generator.load_state_dict(state)
-        except RuntimeError as err:
-            raise ValueError(f"the generator of {path} does not match model.generator (train and load "
-                             f"with the same model config): {err}") from err
 
     # ------------------------------------------------------------------ training
     def training_step(self, batch, batch_idx: int) -> None:

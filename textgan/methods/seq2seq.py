@@ -5,8 +5,12 @@
   schedule) computes NLL-test of the human responses (teacher forcing, padding excluded, `<eos>` included)
   over the whole evaluation split, and decodes responses (`eval_decode`: greedy | beam | sample) for the first
   `num_eval_samples` contexts, scored by BLEU-2/4 against each context's human response (`response_bleu`),
-  distinct-1/2 and the average length (`textgan.metrics`). `self.eval_samples` holds "context | human |
-  generated" lines for the sample logger.
+  distinct-1/2 (two definitions: `distinct_<n>` = distinct n-grams / n-grams, `distinct_<n>_per_token` =
+  distinct n-grams / tokens, the one of Li et al. 2016) and the average length (`textgan.metrics`); then
+  two copies of the model talk, from the first `sim_inputs` contexts for up to `sim_max_turns` turns
+  (`textgan.simulation`, decoded like the responses), and `sim_length` is the mean simulated dialogue length
+  (Li et al. 2016, sec. 5.2). `self.eval_samples` holds "context | human | generated" lines for the sample
+  logger.
 - `Seq2SeqMLE` (`method=seq2seq`): teacher-forced maximum likelihood (Sutskever et al. 2014; Vinyals & Le
 2015),
   the MLE baseline of Li et al. (2017) and the pre-training of `method=dialogue_seqgan`.
@@ -14,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -23,10 +27,20 @@ from textgan.decoding import DECODERS, Decoder, decode
 from textgan.errors import ConfigError
 from textgan.losses import mle_loss
 from textgan.methods.base import TextGANModule
-from textgan.metrics.diversity import average_length, distinct_n
+from textgan.metrics.diversity import average_length, distinct_n, distinct_n_per_token
 from textgan.metrics.nll import perplexity
 from textgan.metrics.response_bleu import response_bleu
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Probability, check_arguments
+from textgan.ranges import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    UnitInterval,
+    check_arguments,
+)
+from textgan.rewards.dialogue import DULL_RESPONSES
+from textgan.simulation import Simulation, dialogue_length, simulate
 
 
 class DialogueMethod(TextGANModule):
@@ -38,6 +52,9 @@ class DialogueMethod(TextGANModule):
         eval_decode: how evaluation decodes: greedy | beam | sample.
         beam_size, length_penalty: beam search settings (`textgan.decoding.beam_search`).
         temperature, top_k, top_p: sampling settings.
+        sim_inputs, sim_max_turns: simulated dialogues at each evaluation (0 disables) and their turns.
+        dull_responses: texts of the dull list that ends a simulated dialogue (None: `DULL_RESPONSES`);
+            `dull_similarity`, `repeat_similarity`: the thresholds of `textgan.simulation.dialogue_length`.
     """
 
     needs_data = "pairs"  # (context, response) batches of a data module whose `provides_data` is "pairs"
@@ -45,14 +62,22 @@ class DialogueMethod(TextGANModule):
     def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 1000,
                  grad_clip: NonNegativeFloat = 5.0,
                  eval_decode: Decoder = "greedy", beam_size: PositiveInt = 5, length_penalty: float = 0.0,
-                 temperature: PositiveFloat = 1.0, top_k: NonNegativeInt = 0, top_p: Probability = 1.0):
+                 temperature: PositiveFloat = 1.0, top_k: NonNegativeInt = 0, top_p: Probability = 1.0,
+                 sim_inputs: NonNegativeInt = 100, sim_max_turns: PositiveInt = 8,
+                 dull_responses: Sequence[str] | None = None,
+                 dull_similarity: UnitInterval = 0.8, repeat_similarity: UnitInterval = 0.8):
         check_arguments(DialogueMethod, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if eval_decode not in DECODERS:
             raise ConfigError(f"method.eval_decode must be one of {DECODERS}, got {eval_decode!r}")
         self.eval_decode, self.beam_size, self.length_penalty = eval_decode, beam_size, length_penalty
         self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
+        self.sim_inputs, self.sim_max_turns = sim_inputs, sim_max_turns
+        self.dull_responses = list(DULL_RESPONSES if dull_responses is None else dull_responses)
+        self.dull_similarity, self.repeat_similarity = dull_similarity, repeat_similarity
         self._eval_pairs: list[tuple[list[str], list[str], list[str]]] = []
+        self._sim_contexts: list[torch.Tensor] = []
+        self.eval_dialogues: list[list[list[str]]] = []  # the last evaluation's simulated dialogues
 
     def build_generator(self, generator: Callable[..., torch.nn.Module]) -> torch.nn.Module:
         """Complete the `_partial_` model config with the vocabulary's size and special ids."""
@@ -76,6 +101,24 @@ class DialogueMethod(TextGANModule):
         self.optimizer_step_with_clip(opt, loss)
         return loss.detach()
 
+    def load_pretrained_generator(self, path: str, into: torch.nn.Module | None = None) -> None:
+        """Copy the generator weights of a checkpoint trained on the same vocabulary into `into` (default
+        `self.generator`)."""
+        ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        if "vocab" in ckpt:
+            self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]),
+                                  what=f"pretrained checkpoint {path}")
+        state = {k[len("generator."):]: v for k, v in ckpt.get("state_dict", {}).items()
+                 if k.startswith("generator.")}
+        if not state:
+            raise ConfigError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); "
+                             "give a checkpoint of method=seq2seq or method=dialogue_seqgan")
+        try:
+            (self.generator if into is None else into).load_state_dict(state)
+        except RuntimeError as err:
+            raise ConfigError(f"the generator of {path} does not match model.generator (train and load "
+                             f"with the same model config): {err}") from err
+
     @torch.no_grad()
     def respond(self, context: torch.Tensor, method: str | None = None, **kwargs) -> torch.Tensor:
         """Responses `[batch, seq_len]` to `context` `[batch, context_len]`, decoded by `method` (default
@@ -97,6 +140,9 @@ class DialogueMethod(TextGANModule):
         self.add_nll(self.generator.log_probs(context, response), mask)
         if self.trainer.sanity_checking:
             return
+        sim_left = self.sim_inputs - sum(len(c) for c in self._sim_contexts)
+        if sim_left > 0:
+            self._sim_contexts.append(context[:sim_left])
         left = self.num_eval_samples - len(self._eval_pairs)
         if left > 0:
             context, response = context[:left], response[:left]
@@ -114,14 +160,51 @@ class DialogueMethod(TextGANModule):
             "bleu4": response_bleu(generated, references, 4),
             "distinct_1": distinct_n(generated, 1),
             "distinct_2": distinct_n(generated, 2),
+            "distinct_1_per_token": distinct_n_per_token(generated, 1),
+            "distinct_2_per_token": distinct_n_per_token(generated, 2),
             "avg_len": average_length(generated),
         }
 
+    # ------------------------------------------------------------------ simulation
+    def simulation_settings(self) -> dict:
+        """How contexts are built in a simulation: the datamodule's `context_turns`, `max_context_len`,
+        `context_eos` (defaults 1, `seq_len - 1`, True without one)."""
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        return {"context_turns": getattr(dm, "context_turns", 1),
+                "max_context_len": getattr(dm, "max_context_len", self.seq_len - 1),
+                "context_eos": getattr(dm, "context_eos", True)}
+
+    def simulate_dialogues(self, start: torch.Tensor, num_turns: int, method: str | None = None,
+                           context_turns: int = 1, max_context_len: int | None = None, context_eos: bool = True,
+                           **kwargs) -> Simulation:
+        """Two copies of the model talk from the inputs `start` `[B, *]` (`textgan.simulation.simulate`):
+        `num_turns` responses `[B, seq_len]` decoded by `method` (default `eval_decode`; `kwargs` override the
+        decoding settings as in `respond`)."""
+        v = self.vocab
+        return simulate([lambda c: self.respond(c, method, **kwargs)], start, num_turns, context_turns,
+                        max_context_len or self.seq_len - 1, v.pad_id, v.eos_id, context_eos)
+
+    def dull_token_lists(self) -> list[list[str]]:
+        """The dull responses tokenized like the data (`tokenize_text` of the datamodule, else words)."""
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        split = getattr(dm, "tokenize_text", str.split)
+        return [split(text) for text in self.dull_responses]
+
+    def simulation_metrics(self, start: torch.Tensor) -> tuple[dict[str, float], list[list[list[str]]]]:
+        """`sim_length`: the mean `dialogue_length` of dialogues simulated from `start`; and the dialogues as
+        token lists."""
+        turns = self.simulate_dialogues(start, self.sim_max_turns, **self.simulation_settings()).turns
+        decoded = [[self.vocab.decode(row) for row in turn.tolist()] for turn in turns]
+        dialogues = [list(d) for d in zip(*decoded)]
+        dull = self.dull_token_lists()
+        lengths = [dialogue_length(d, dull, self.dull_similarity, self.repeat_similarity) for d in dialogues]
+        return {"sim_length": sum(lengths) / len(lengths)}, dialogues
+
     def _eval_epoch_end(self, prefix: str) -> None:
         metrics = {}
-        totals = self.nll_totals()
-        if totals is not None:
-            metrics["nll_test"] = (totals[0] / totals[1]).item()
+        sim_contexts, self._sim_contexts = self._sim_contexts, []
+        if self._nll_count:
+            metrics["nll_test"] = self._nll_sum / self._nll_count
             metrics["perplexity"] = perplexity(metrics["nll_test"])
         pairs, self._eval_pairs = self._eval_pairs, []
         if self.trainer.sanity_checking:
@@ -131,6 +214,10 @@ class DialogueMethod(TextGANModule):
             sep = self.vocab.separator
             self.eval_samples = [f"context: {sep.join(c)} | human: {sep.join(h)} | generated: {sep.join(g)}"
                                  for c, h, g in pairs[:100]]
+        if sim_contexts:
+            sim, dialogues = self.simulation_metrics(torch.cat(sim_contexts))
+            metrics.update(sim)
+            self.eval_dialogues = dialogues
         for name, value in metrics.items():
             self.log(f"{prefix}/{name}", value, sync_dist=True, prog_bar=name in ("nll_test", "bleu2"))
         self.log(f"{prefix}/epoch", float(self.current_epoch), sync_dist=True)
@@ -153,14 +240,20 @@ class Seq2SeqMLE(DialogueMethod):
         eval_decode: Decoder = "greedy",
         beam_size: PositiveInt = 5,
         length_penalty: float = 0.0,
-        temperature: PositiveFloat = 1.0,
-        top_k: NonNegativeInt = 0,
-        top_p: Probability = 1.0,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        sim_inputs: int = 100,
+        sim_max_turns: int = 8,
+        dull_responses: Sequence[str] | None = None,
+        dull_similarity: float = 0.8,
+        repeat_similarity: float = 0.8,
     ):
         check_arguments(Seq2SeqMLE, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
-                         temperature, top_k, top_p)
-        self.save_hyperparameters(ignore=["vocab", "generator"])
+                         temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
+                         repeat_similarity)
+        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses"])
         self.generator = self.build_generator(generator)
         self.epochs, self.lr = epochs, lr
 
