@@ -203,8 +203,9 @@ class DialogueMethod(TextGANModule):
     def _eval_epoch_end(self, prefix: str) -> None:
         metrics = {}
         sim_contexts, self._sim_contexts = self._sim_contexts, []
-        if self._nll_count:
-            metrics["nll_test"] = self._nll_sum / self._nll_count
+        totals = self.nll_totals()
+        if totals is not None:
+            metrics["nll_test"] = (totals[0] / totals[1]).item()
             metrics["perplexity"] = perplexity(metrics["nll_test"])
         pairs, self._eval_pairs = self._eval_pairs, []
         if self.trainer.sanity_checking:
