@@ -76,9 +76,12 @@ def test_seqgan_draws_missing_pools_when_resumed_mid_epoch():
     vocab = Vocabulary([str(i) for i in range(12)], specials=())
     m = SeqGAN(vocab, partial(LSTMGenerator, embed_dim=4, hidden_dim=4),
                partial(CNNDiscriminator, embed_dim=4, filter_sizes=[1, 2], num_filters=[3, 3]), seq_len=5,
-               g_pretrain_epochs=0, d_pretrain_rounds=1, num_negatives=16, d_epochs=2)
+               g_pretrain_epochs=0, d_pretrain_rounds=1, num_negatives=16, d_epochs=2, d_batch_size=8)
     d_opt = torch.optim.SGD(m.discriminator.parameters(), lr=0.1)
     m.optimizers = lambda: (None, None, d_opt)
+    # no Trainer here: 16 positives, 4 batches per epoch; (16 + 16) / 8 = 4 D batches x 2 epochs spread over them
+    m.positive_examples = lambda: torch.randint(0, 12, (16, 5))
+    m.batches_per_epoch = lambda: 4
     steps = []
 
     def fake_step(opt, loss, clip=None):  # no Trainer here: plain backward + step

@@ -52,12 +52,18 @@ def policy_gradient_loss(
 
 def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of a 2-way discriminator: real sequences labelled 1, generated ones 0 (mean over both)."""
-    logits = torch.cat([logits_real, logits_fake]).float()
+    logits = torch.cat([logits_real, logits_fake])
     labels = torch.cat([
         torch.ones(len(logits_real), dtype=torch.long, device=logits.device),
         torch.zeros(len(logits_fake), dtype=torch.long, device=logits.device),
     ])
-    return F.cross_entropy(logits, labels)
+    return labelled_discriminator_loss(logits, labels)
+
+
+def labelled_discriminator_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of a 2-way discriminator on a mixed batch: `logits` `[batch, 2]`, `labels` `[batch]` long
+    (1 = real, 0 = generated), mean over the batch (SeqGAN's `discriminator.py`: softmax cross-entropy)."""
+    return F.cross_entropy(logits.float(), labels)
 
 
 # ---------------------------------------------------------------- Wasserstein GAN with gradient penalty

@@ -4,14 +4,18 @@ One Lightning epoch is one unit of the paper's schedule, so the phase follows fr
 checkpoint continues in the right phase:
 
 1. `g_pretrain`  (`g_pretrain_epochs`, paper 120): MLE on the real data.
-2. `d_pretrain`  (`d_pretrain_rounds`, paper 50): sample a fresh set of negatives as large as the training set,
-   train D on positives + negatives for `d_epochs` (paper 3) epochs.
+2. `d_pretrain`  (`d_pretrain_rounds`, paper 50): one D step: a fresh pool, `d_epochs` (paper 3) epochs of D.
 3. `adversarial` (`adversarial_rounds`, paper 200): `g_steps` (1) policy-gradient steps with per-token rewards
-   from `mc_rewards` (eq. 4 and 6), then `d_steps` (5) times: fresh negatives, `d_epochs` (3) epochs of D.
+   from `mc_rewards` (eq. 4 and 6), then `d_steps` (5) D steps, each a fresh pool and `d_epochs` epochs of D.
 
-In D epochs every real batch is paired with a batch of negatives; `d_epochs` passes over a pool are interleaved
-batch by batch (each pass in its own random order), which is the same work as the paper's sequential epochs.
-All pools of a round are drawn right after the G step, from the same G, as in the paper.
+A D pool, as the authors' code (`Dis_dataloader`): the positives (the whole training set, or `d_pool_size` of it)
+and as many fresh negatives sampled from G, labelled per example (1 real, 0 generated). A D epoch goes over
+`shuffle(positives ∪ negatives)` in mixed batches of `d_batch_size` (64): ceil((P + N) / 64) updates, every
+example exactly once. (The authors' loader shuffles once per pool and drops the remainder; with their 9,984 +
+9,984 examples there is none.) D trains with dropout (the discriminator's, 0.25) and scores rewards without it.
+The D updates of a round are spread evenly over the batches of its Lightning epoch (the real batches themselves
+are not used there), so the progress bar and a mid-epoch checkpoint follow the work. All pools of a round are drawn
+right after the G step, from the same G, as in the paper and code.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
-from textgan.losses import discriminator_loss, policy_gradient_loss
+from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
@@ -35,14 +39,18 @@ class SeqGAN(TextGANModule):
     """SeqGAN with LSTM generator and CNN discriminator (built from the `generator`/`discriminator` factories).
 
     Args:
-        rollout_policy: "current" (rollouts from G itself) or "delayed" (a copy updated as
-            `theta_roll <- rollout_update_rate * theta_roll + (1 - rate) * theta_G` after each G step, as SeqGAN's
-            paper and code describe it).
+        rollout_policy: "current" (rollouts sample from G itself: what the authors' TensorFlow code runs, hence
+            the published numbers: its `ROLLOUT.update_params` builds new tensors that the rollout graph never
+            reads) or "delayed" (the paper's text: a copy updated as
+            `theta_roll <- rollout_update_rate * theta_roll + (1 - rate) * theta_G` after each G step).
         pg_baseline: subtract the batch-mean reward per position in the policy gradient.
         adv_batch_size: sequences per policy-gradient step (paper 64).
-        num_negatives: negatives per D pool (None: as many as the training set, as in the paper).
-        max_d_batches: real batches per D epoch (None: the whole training set, as in the paper); a budget knob
-            for shortened schedules: the remaining batches of the epoch are skipped.
+        d_batch_size: examples per mixed D batch (authors 64).
+        d_pool_size: positives per D pool, a fresh random subset of the training set (None: all of it, as the
+            authors); a budget knob for shortened schedules.
+        num_negatives: negatives per D pool (None: as many as the pool's positives, as the authors).
+        max_d_batches: mixed batches per D epoch (None: all, ceil((P + N) / d_batch_size)); a budget knob: the
+            rest of the epoch is skipped.
     """
 
     phases = ("g_pretrain", "d_pretrain", "adversarial")
@@ -72,6 +80,8 @@ class SeqGAN(TextGANModule):
         reward_batch_size: PositiveInt = 2048,
         max_d_batches: PositiveInt | None = None,
         num_eval_samples: PositiveInt = 10_000,
+        d_batch_size: PositiveInt = 64,
+        d_pool_size: PositiveInt | None = None,
     ):
         check_arguments(SeqGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
@@ -88,10 +98,11 @@ class SeqGAN(TextGANModule):
         self.num_rollouts, self.pg_baseline = num_rollouts, pg_baseline
         self.rollout_update_rate, self.adv_batch_size = rollout_update_rate, adv_batch_size
         self.num_negatives, self.reward_batch_size = num_negatives, reward_batch_size
-        self.max_d_batches = max_d_batches
+        self.max_d_batches, self.d_batch_size, self.d_pool_size = max_d_batches, d_batch_size, d_pool_size
         self.g_pretrain_lr, self.g_adv_lr, self.d_lr = g_pretrain_lr, g_adv_lr, d_lr
-        self._pools: list[torch.Tensor] = []
-        self._orders: list[list[torch.Tensor]] = []
+        self._pools: list[torch.Tensor] = []  # negatives of each D step of the round, [N, seq_len]
+        self._positives: list[torch.Tensor] = []  # positives of each pool, [P, seq_len]
+        self._orders: list[list[torch.Tensor]] = []  # per pool, one permutation of its P + N examples per D epoch
 
     # ------------------------------------------------------------------ schedule
     def phase_epochs(self) -> tuple[int, ...]:
@@ -127,8 +138,9 @@ class SeqGAN(TextGANModule):
             self.draw_negative_pools(num_pools)
         elif len(self._pools) != num_pools:  # resumed mid-epoch: pools are drawn at batch 0, not checkpointed
             self.draw_negative_pools(num_pools)
-        if self.max_d_batches is None or batch_idx < self.max_d_batches:
-            self.discriminator_steps(batch, batch_idx, d_opt)
+        total = self.num_d_updates()
+        b = self.batches_per_epoch()
+        self.discriminator_steps(range(batch_idx * total // b, min(total, (batch_idx + 1) * total // b)), d_opt)
 
     def adversarial_generator_step(self, opt) -> None:
         """One policy-gradient step (eq. 6) with Monte Carlo per-token rewards (eq. 4)."""
@@ -146,20 +158,61 @@ class SeqGAN(TextGANModule):
         self.log("train/g_pg_loss", loss.detach(), prog_bar=True)
         self.log("train/mean_reward", rewards[:, -1].mean(), prog_bar=True)
 
-    def draw_negative_pools(self, num_pools: int) -> None:
-        """Sample `num_pools` sets of negatives from the current G, each with `d_epochs` random orders."""
-        n = self.num_negatives or len(self.trainer.datamodule.train_tokens)
-        self._pools = [self.generate(n).to(self.device) for _ in range(num_pools)]
-        self._orders = [[torch.randperm(n, device=self.device) for _ in range(self.d_epochs)] for _ in self._pools]
+    def positive_examples(self) -> torch.Tensor:
+        """The real data D learns to accept: the datamodule's training set `[n, seq_len]`."""
+        return self.trainer.datamodule.train_tokens
 
-    def discriminator_steps(self, real: torch.Tensor, batch_idx: int, opt) -> None:
-        """`len(pools) * d_epochs` D updates on this real batch, each against the next slice of negatives."""
-        b = len(real)
-        for pool, orders in zip(self._pools, self._orders):
-            for order in orders:
-                idx = order[(batch_idx * b) % len(order):][:b]
-                fake = pool[idx]
-                loss = discriminator_loss(self.discriminator(real), self.discriminator(fake))
-                loss = loss + self.discriminator.l2_penalty()
-                self.optimizer_step_with_clip(opt, loss, clip=0.0)  # SeqGAN clips G's gradients only
-        self.log("train/d_loss", loss.detach(), prog_bar=True)
+    def batches_per_epoch(self) -> int:
+        """Batches of this Lightning epoch (the D updates of a round are spread over them)."""
+        return max(1, int(self.trainer.num_training_batches))
+
+    def draw_negative_pools(self, num_pools: int) -> None:
+        """`num_pools` D pools: positives (all, or `d_pool_size` drawn afresh) and fresh negatives from the current
+        G (`num_negatives`, default as many), with one random order of the pool's P + N examples per D epoch."""
+        real = self.positive_examples()
+        self._pools, self._positives, self._orders = [], [], []
+        for _ in range(num_pools):
+            pos = real if self.d_pool_size is None else \
+                real[torch.randperm(len(real))[: self.d_pool_size].to(real.device)]
+            neg = self.generate(self.num_negatives or len(pos)).to(self.device)
+            self._positives.append(pos.to(self.device))
+            self._pools.append(neg)
+            n = len(pos) + len(neg)
+            self._orders.append([torch.randperm(n, device=self.device) for _ in range(self.d_epochs)])
+
+    def d_batches_per_epoch(self) -> int:
+        """Mixed batches per D epoch of one pool: ceil((P + N) / d_batch_size), at most `max_d_batches`."""
+        n = len(self._positives[0]) + len(self._pools[0])
+        full = -(-n // self.d_batch_size)
+        return full if self.max_d_batches is None else min(full, self.max_d_batches)
+
+    def num_d_updates(self) -> int:
+        """D updates of this round: pools x `d_epochs` x batches per D epoch."""
+        return len(self._pools) * self.d_epochs * self.d_batches_per_epoch()
+
+    def d_batch(self, update: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens `[<= d_batch_size, seq_len]` and labels (1 real, 0 generated) of D update number `update` of the
+        round: pool by pool, epoch by epoch, batch by batch, as the authors' loops."""
+        per_epoch = self.d_batches_per_epoch()
+        pool, rest = divmod(update, self.d_epochs * per_epoch)
+        epoch, batch = divmod(rest, per_epoch)
+        pos, neg = self._positives[pool], self._pools[pool]
+        idx = self._orders[pool][epoch][batch * self.d_batch_size:(batch + 1) * self.d_batch_size]
+        is_real = idx < len(pos)
+        tokens = torch.where(is_real[:, None], pos[idx.clamp(max=len(pos) - 1)],
+                             neg[(idx - len(pos)).clamp(min=0)])
+        return tokens, is_real.long()
+
+    def discriminator_steps(self, updates: range, opt) -> None:
+        """D updates number `updates` of the round, one mixed batch each (D in training mode: dropout on)."""
+        loss = None
+        was_training = self.discriminator.training
+        self.discriminator.train()
+        for update in updates:
+            tokens, labels = self.d_batch(update)
+            loss = labelled_discriminator_loss(self.discriminator(tokens), labels)
+            loss = loss + self.discriminator.l2_penalty()
+            self.optimizer_step_with_clip(opt, loss, clip=0.0)  # SeqGAN clips G's gradients only
+        self.discriminator.train(was_training)
+        if loss is not None:
+            self.log("train/d_loss", loss.detach(), prog_bar=True)

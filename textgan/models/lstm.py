@@ -2,9 +2,15 @@
 
 As in SeqGAN (Yu et al. 2017, section 4): embedding -> LSTM -> linear -> softmax over the vocabulary.
 The first input is a learned start vector, so the vocabulary needs no `<bos>` (the oracle's has none).
+
+`init="seqgan"` is the authors' LSTM instead (their `generator.py`): every parameter drawn from N(0, 0.1), one bias
+per gate (PyTorch's second bias, `bias_hh`, is held at zero), and the embedding of token `start_token` (their
+`START_TOKEN = 0`, an ordinary token) as the first input. The default is PyTorch's initialisation.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 import torch.nn as nn
@@ -24,7 +30,13 @@ class LSTMGenerator(nn.Module):
         embed_dim, hidden_dim, num_layers: sizes (SeqGAN: 32, 32, 1).
         pad_id, eos_id: from the vocabulary (None for fixed-length corpora such as the oracle's). Sampling writes
             `<pad>` after the first `<eos>`.
+        init: "pytorch" (PyTorch's default initialisation, a learned start vector) or "seqgan" (the authors'
+            N(0, 0.1) for every parameter, `bias_hh` fixed at 0, the embedding of `start_token` as first input).
+        start_token: first input is this token's embedding instead of a learned vector (None: learned vector;
+            `init="seqgan"` defaults it to 0 as the authors' code).
     """
+
+    inits = ("pytorch", "seqgan")
 
     def __init__(
         self,
@@ -34,23 +46,53 @@ class LSTMGenerator(nn.Module):
         num_layers: int = 1,
         pad_id: int | None = None,
         eos_id: int | None = None,
+        init: Literal["pytorch", "seqgan"] = "pytorch",
+        start_token: int | None = None,
     ):
         super().__init__()
+        if init not in self.inits:
+            raise ValueError(f"model.generator.init must be one of {self.inits}, got {init!r}")
+        if init == "seqgan" and start_token is None:
+            start_token = 0  # the authors' START_TOKEN
+        if start_token is not None and not 0 <= start_token < vocab_size:
+            raise ValueError(f"model.generator.start_token={start_token} is not a token id (vocabulary size "
+                             f"{vocab_size}); use an id in 0..{vocab_size - 1} or null for a learned start vector")
         self.vocab_size, self.pad_id, self.eos_id = vocab_size, pad_id, eos_id
+        self.init, self.start_token = init, start_token
         self.embedding = nn.Embedding(vocab_size, embed_dim)
-        self.start = nn.Parameter(torch.zeros(embed_dim))
+        if start_token is None:
+            self.start = nn.Parameter(torch.zeros(embed_dim))
+        else:
+            self.register_parameter("start", None)
         self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)
         self.output = nn.Linear(hidden_dim, vocab_size)
+        if init == "seqgan":
+            self.reset_parameters_seqgan()
+
+    def reset_parameters_seqgan(self, std: float = 0.1) -> None:
+        """The authors' initialisation (`init_matrix`: `tf.random_normal(shape, stddev=0.1)` for every weight and
+        bias). Their cell has one bias per gate, so `bias_hh_l*` is zeroed and frozen: `bias_ih` is that bias."""
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.startswith("lstm.bias_hh"):
+                    p.zero_()
+                    p.requires_grad_(False)
+                else:
+                    p.normal_(0.0, std)
 
     # --------------------------------------------------------------- one step
     def init_state(self, batch_size: int) -> State:
         shape = (self.lstm.num_layers, batch_size, self.lstm.hidden_size)
-        z = torch.zeros(shape, device=self.start.device, dtype=self.start.dtype)
+        w = self.output.weight
+        z = torch.zeros(shape, device=w.device, dtype=w.dtype)
         return z, z.clone()
 
     def embed(self, tokens: torch.Tensor | None, batch_size: int) -> torch.Tensor:
-        """Input vectors `[batch, embed]`: the start vector when `tokens` is None."""
+        """Input vectors `[batch, embed]`: the start input (learned vector or `start_token`'s embedding) when
+        `tokens` is None."""
         if tokens is None:
+            if self.start is None:
+                return self.embedding.weight[self.start_token].expand(batch_size, -1)
             return self.start.expand(batch_size, -1)
         return self.embedding(tokens)
 
@@ -73,7 +115,7 @@ class LSTMGenerator(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits `[batch, seq_len, vocab]`: position t is the distribution of token t given `<t`."""
         b = tokens.shape[0]
-        inputs = torch.cat([self.start.expand(b, 1, -1), self.embedding(tokens[:, :-1])], dim=1)
+        inputs = torch.cat([self.embed(None, b).unsqueeze(1), self.embedding(tokens[:, :-1])], dim=1)
         out, _ = self._lstm(inputs, self.init_state(b))
         return self.output(out)
 
