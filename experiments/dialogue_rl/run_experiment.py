@@ -281,9 +281,9 @@ def main() -> None:
         cfg, RUNS = quick_config(cfg), Path(tempfile.mkdtemp(prefix="dialogue_rl_quick_"))
     t0 = time.time()
     if not args.report:
-        for name in ORDER:
-            if args.rerun or not (RUNS / name / "wall_seconds.json").exists():
-                run_one(name, cfg, RUNS)
+        for run in ORDER:
+            if args.rerun or not (RUNS / run / "wall_seconds.json").exists():
+                run_one(run, cfg, RUNS)
     res = evaluate(cfg, RUNS)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     res["total_s"] = time.time() - t0
