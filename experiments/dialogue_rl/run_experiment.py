@@ -231,11 +231,12 @@ def write_report(cfg: dict, res: dict, total_s: float, load: str, out_dir: Path 
         "**The paper's figures are on a different corpus** (OpenSubtitles, models trained for days on GPUs) "
         "and a different length rule (turns until a dull response or two highly overlapping consecutive "
         "turns): average simulated length seq2seq "
-        f"{PAPER_LENGTH['seq2seq']}, MMI {PAPER_LENGTH['MMI']}, RL {PAPER_LENGTH['RL']}, as quoted in textgan "
-        "issue 14. These figures were **not checked** against the paper's table here (the paper was not "
+        f"{PAPER_LENGTH['seq2seq']:.2f}, MMI {PAPER_LENGTH['MMI']:.2f}, RL {PAPER_LENGTH['RL']:.2f}, as quoted in "
+        "textgan issue 14. These figures were **not checked** against the paper's table here (the paper was not "
         "readable from this machine); compare our rows with each other, not with them.",
         "",
-        "Training signals (first / last / mean of the logged values):",
+        "Training signals (first / last / mean of the logged values; the dialogue return sums the rewards of "
+        "all turns, whose number grows during the phase, so its first and last values are not comparable):",
         "",
     ]
     for k, (first, last, mean) in res["signals"].items():
@@ -281,9 +282,9 @@ def main() -> None:
         cfg, RUNS = quick_config(cfg), Path(tempfile.mkdtemp(prefix="dialogue_rl_quick_"))
     t0 = time.time()
     if not args.report:
-        for name in ORDER:
-            if args.rerun or not (RUNS / name / "wall_seconds.json").exists():
-                run_one(name, cfg, RUNS)
+        for run in ORDER:
+            if args.rerun or not (RUNS / run / "wall_seconds.json").exists():
+                run_one(run, cfg, RUNS)
     res = evaluate(cfg, RUNS)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     res["total_s"] = time.time() - t0
