@@ -110,7 +110,7 @@ def test_pickle_asking_for_anything_but_numpy_is_refused_without_running(tmp_pat
 def test_seqgan_oracle_download_is_pinned_and_verified(tmp_path, monkeypatch):
     pkl = tmp_path / "upstream" / "target_params_py3.pkl"
     pkl.parent.mkdir()
-    pickle.dump(random_arrays(), open(pkl, "wb"), protocol=3)
+    pkl.write_bytes(pickle.dumps(random_arrays(), protocol=3))
     digest = sha256_file(pkl)
     monkeypatch.setitem(oracle_data.SEQGAN_FILES, "target_params_py3.pkl", (pkl.as_uri(), digest))
     dm = OracleDataModule(str(tmp_path / "cache"), vocab_size=13, embed_dim=4, hidden_dim=5, seq_len=6,

@@ -17,8 +17,6 @@ RUNS = {
     "seqgan_shuffled": "`model.generator.init=seqgan`, shuffled batches, 10,000 samples",
     "seqgan_ordered": "`init=seqgan data.shuffle=false data.num_train=9984` (the authors' code)",
     "seqgan_ordered_2016": "as above, trained on the 2016 file (`data.train_file=real_data.txt`)",
-    "pytorch_shuffled_seed2": "textgan's defaults, `seed=2`",
-    "seqgan_shuffled_seed2": "`model.generator.init=seqgan`, shuffled batches, `seed=2`",
 }
 
 
@@ -112,8 +110,7 @@ def main() -> None:
         "(`method=mle data=oracle data.oracle=seqgan method.epochs=16 eval_every=1 seed=12345`, NLL-oracle of 10,000",
         "samples after every epoch). The authors' log (`experiment-log.txt`, their 2018 code) writes `epoch k` after",
         "k + 1 epochs of training (`if epoch % 5 == 0` follows the epoch), so it is compared with textgan after k + 1.",
-        "Seed 12345 (a second seed for two configurations where marked): differences of a few hundredths are",
-        "within seed-to-seed variation.",
+        "One seed (12345) per configuration: differences of a few hundredths are within seed-to-seed variation.",
         "Commands: `bash experiments/seqgan_oracle/mle_vs_authors.sh` (under the machine's heavy-run `flock`), i.e.",
         "`python run.py method=mle data=oracle data.oracle=seqgan method.epochs=16 eval_every=1 logger=csv",
         "trainer=cpu num_threads=1 test=false method.num_eval_samples=10000 seed=12345 <configuration's flags>`;",

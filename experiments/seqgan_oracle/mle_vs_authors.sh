@@ -12,8 +12,6 @@ declare -A runs=(
   [seqgan_shuffled]="model.generator.init=seqgan"
   [seqgan_ordered]="model.generator.init=seqgan data.shuffle=false data.num_train=9984"
   [seqgan_ordered_2016]="model.generator.init=seqgan data.shuffle=false data.train_file=real_data.txt"
-  [pytorch_shuffled_seed2]="seed=2"
-  [seqgan_shuffled_seed2]="model.generator.init=seqgan seed=2"
 )
 for name in "${@:-seqgan_ordered pytorch_shuffled seqgan_shuffled seqgan_ordered_2016}"; do
   for n in $name; do
