@@ -240,18 +240,15 @@ class DialogueDataModule(pl.LightningDataModule):
         max_train_pairs: PositiveInt | None = None,
         raw_dir: str | None = None,
         progress: bool = True,
-        context_turns: int = 1,
+        context_turns: PositiveInt = 1,
         direction: str = "forward",
     ):
         check_arguments(DialogueDataModule, locals(), "data")
         super().__init__()
-        if context_turns < 1:
-            raise ValueError(f"data.context_turns must be >= 1 (1: the previous turn; 2: the previous two turns, "
-                             f"as Li et al. 2016), got {context_turns}")
         if direction not in DIRECTIONS:
-            raise ValueError(f"data.direction must be one of {DIRECTIONS}, got {direction!r}")
+            raise ConfigError(f"data.direction must be one of {DIRECTIONS}, got {direction!r}")
         if direction == "backward" and context_turns != 1:
-            raise ValueError("data.direction=backward models p(previous turn | response): set "
+            raise ConfigError("data.direction=backward models p(previous turn | response): set "
                              "data.context_turns=1")
         if corpus not in CORPORA:
             raise ConfigError(f"data.corpus must be one of {CORPORA}, got {corpus!r}")

@@ -40,9 +40,19 @@ import torch
 
 from textgan.data.tokenize import encode_padded
 from textgan.data.vocab import Vocabulary
-from textgan.decoding import sample_decode
+from textgan.decoding import Decoder, sample_decode
+from textgan.errors import ConfigError
 from textgan.losses import masked_mean, mle_loss, policy_gradient_loss
 from textgan.methods.seq2seq import DialogueMethod
+from textgan.ranges import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    UnitInterval,
+    check_arguments,
+)
 from textgan.rewards.dialogue import (
     DEFAULT_WEIGHTS,
     combine,
@@ -95,51 +105,50 @@ class DialogueRL(DialogueMethod):
         vocab: Vocabulary,
         generator: Callable[..., torch.nn.Module],
         seq_len: int,
-        mle_epochs: int = 0,
-        mmi_epochs: int = 1,
-        simulation_epochs: int = 1,
+        mle_epochs: NonNegativeInt = 0,
+        mmi_epochs: NonNegativeInt = 1,
+        simulation_epochs: NonNegativeInt = 1,
         pretrained_ckpt: str | None = None,
         backward_ckpt: str | None = None,
         reward_weights: Sequence[float] = DEFAULT_WEIGHTS,
-        min_cos: float = 0.01,
-        prefix_start: int = 8,
-        prefix_anneal_every: int = 100,
-        turns_start: int = 2,
-        turns_max: int = 5,
-        turns_every: int = 200,
-        baseline_decay: float = 0.95,
-        sample_temperature: float = 1.0,
-        rl_batch_size: int | None = None,
-        mle_lr: float = 1e-3,
-        rl_lr: float = 1e-4,
-        grad_clip: float = 5.0,
-        num_eval_samples: int = 1000,
-        eval_decode: str = "greedy",
-        beam_size: int = 5,
+        min_cos: Probability = 0.01,
+        prefix_start: NonNegativeInt = 8,
+        prefix_anneal_every: PositiveInt = 100,
+        turns_start: PositiveInt = 2,
+        turns_max: PositiveInt = 5,
+        turns_every: PositiveInt = 200,
+        baseline_decay: UnitInterval = 0.95,
+        sample_temperature: PositiveFloat = 1.0,
+        rl_batch_size: PositiveInt | None = None,
+        mle_lr: NonNegativeFloat = 1e-3,
+        rl_lr: NonNegativeFloat = 1e-4,
+        grad_clip: NonNegativeFloat = 5.0,
+        num_eval_samples: PositiveInt = 1000,
+        eval_decode: Decoder = "greedy",
+        beam_size: PositiveInt = 5,
         length_penalty: float = 0.0,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        sim_inputs: int = 100,
-        sim_max_turns: int = 8,
+        temperature: PositiveFloat = 1.0,
+        top_k: NonNegativeInt = 0,
+        top_p: Probability = 1.0,
+        sim_inputs: NonNegativeInt = 100,
+        sim_max_turns: PositiveInt = 8,
         dull_responses: Sequence[str] | None = None,
-        dull_similarity: float = 0.8,
-        repeat_similarity: float = 0.8,
+        dull_similarity: UnitInterval = 0.8,
+        repeat_similarity: UnitInterval = 0.8,
     ):
+        check_arguments(DialogueRL, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
                          repeat_similarity)
         weights = tuple(float(w) for w in reward_weights)
         if len(weights) != 3 or not any(weights):
-            raise ValueError(f"method.reward_weights must be three numbers (r1, r2, r3), not all 0, got "
+            raise ConfigError(f"method.reward_weights must be three numbers (r1, r2, r3), not all 0, got "
                              f"{list(reward_weights)}")
-        if min(mle_epochs, mmi_epochs, simulation_epochs) < 0:
-            raise ValueError("method.mle_epochs, mmi_epochs and simulation_epochs must be >= 0")
         if not 1 <= turns_start <= turns_max:
-            raise ValueError(f"method.turns_start ({turns_start}) must be >= 1 and <= method.turns_max "
+            raise ConfigError(f"method.turns_start ({turns_start}) must be >= 1 and <= method.turns_max "
                              f"({turns_max})")
         if mle_epochs == 0 and backward_ckpt is None:
-            raise ValueError("the backward model p(q | a) needs training: give method.backward_ckpt=<a method="
+            raise ConfigError("the backward model p(q | a) needs training: give method.backward_ckpt=<a method="
                              "seq2seq data.direction=backward last.ckpt> or method.mle_epochs > 0")
         self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "reward_weights"])
         self.generator = self.build_generator(generator)
@@ -173,7 +182,7 @@ class DialogueRL(DialogueMethod):
 
     def on_fit_start(self) -> None:
         if self.backward_ckpt is None and self.simulation_settings()["context_turns"] != 1:
-            raise ValueError("training the backward model in the mle phase needs data.context_turns=1; with "
+            raise ConfigError("training the backward model in the mle phase needs data.context_turns=1; with "
                              "more turns give method.backward_ckpt=<a method=seq2seq data.direction=backward "
                              "last.ckpt>")
         if self.trainer.ckpt_path is not None:
