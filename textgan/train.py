@@ -67,8 +67,8 @@ def _configure_wandb(cfg: DictConfig) -> None:
     hc = _hydra_runtime()
     if not wandb_cfg or hc is None or str(hc.mode) != "RunMode.MULTIRUN":
         return
-    # the job dir's parent, not `hc.sweep.dir`: HydraConfig holds the hydra node alone, where `${sweep_name}`
-    # does not resolve; the job dir (`hydra.sweep.subdir`) is one path component (`textgan.run_dir.job_dirname`)
+    # the parent of the dir Hydra made for this job, not `hc.sweep.dir` re-resolved here (its `${now:}` could name
+    # another time); the job dir (`hydra.sweep.subdir`) is one path component (`textgan.run_dir.job_dirname`)
     sweep = Path(hc.runtime.output_dir).parent
     with open_dict(cfg):
         cfg.logger.wandb.group = f"{sweep.parent.name}/{sweep.name}"
