@@ -34,6 +34,16 @@ def test_job_dirname_is_number_and_overrides_path_safe():
     assert job_dirname(2, long_a) != job_dirname(2, long_b)  # cut to the same prefix, told apart by the hash
 
 
+def test_a_sweep_name_that_is_not_one_folder_name_is_refused_before_any_dir(tmp_path):
+    app = REPO / "tests" / "apps" / "where_am_i.py"
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for name in ("a/b", "..", "''"):
+        proc = subprocess.run([sys.executable, str(app), "-m", "seed=1,2", f"sweep_name={name}"], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, name
+        assert proc.stderr.startswith("error: sweep_name=") and not (tmp_path / "multirun").exists()
+
+
 def test_wandb_group_is_the_sweep_for_every_job(tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra

@@ -181,6 +181,11 @@ class RunDirGuard(Callback):
             sys.exit(2)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        name = str(config.get("sweep_name") or "")
+        if not name or _UNSAFE.search(name) or name in (".", ".."):  # it names one folder: multirun/<sweep_name>/
+            print(f"error: sweep_name={name!r} must be one folder name of letters, digits and ._=,+- "
+                  f"(e.g. sweep_name=methods_oracle)", file=sys.stderr)
+            sys.exit(2)
         # a sweep dir holds job dirs: refuse one whose jobs hold runs, unless the sweep resumes (ckpt_path=...)
         sweep = self._pin(config, "hydra.sweep.dir")
         jobs = [d for d in sweep.glob("*") if d.is_dir() and holds_run(d)] if sweep.is_dir() else []
