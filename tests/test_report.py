@@ -59,3 +59,41 @@ def test_cli_writes_markdown_and_curves(tmp_path, capsys):
     assert png.exists() and png.read_bytes()[:4] == b"\x89PNG"
     assert "![val/nll_oracle](val_nll_oracle.png)" in report
     assert "written:" in capsys.readouterr().out
+
+
+def test_one_seed_shows_its_value_with_n1_and_the_csv_holds_the_table(tmp_path, capsys):
+    import csv
+
+    sweep = tmp_path / "multirun" / "y"
+    _job(sweep, 0, "mle", 1, [10.0, 9.0], test=9.0)
+    _job(sweep, 1, "mle", 2, [10.0, 7.0], test=7.0)
+    _job(sweep, 2, "seqgan", 1, [12.0, 6.0], test=6.0)
+    assert main([str(sweep)]) == 0
+    report = (sweep / "report" / "report.md").read_text()
+    assert "| mle | 2 | 8.0000 ± 1.4142 |" in report  # 9, 7: std sqrt(2)
+    assert "| seqgan | 1 | 6.0000 (n=1) |" in report and "± 0.0000" not in report
+    with open(sweep / "report" / "report.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["method"], r["seeds"], r["test/nll_oracle_n"]) for r in rows] == [("mle", "2", "2"),
+                                                                                 ("seqgan", "1", "1")]
+    assert [float(r["test/nll_oracle"]) for r in rows] == [8.0, 6.0]
+    assert float(rows[0]["test/nll_oracle_std"]) == 2 ** 0.5 and rows[1]["test/nll_oracle_std"] == ""
+
+
+def test_phase_starts_are_the_epochs_where_progress_phase_changes(tmp_path):
+    from textgan.report import read_job
+
+    job = tmp_path / "0"
+    (job / "csv").mkdir(parents=True)
+    (job / "csv" / "metrics.csv").write_text(
+        "epoch,progress/phase,val/epoch,val/nll_oracle\n"
+        "0,0,,\n0,0,,\n0,,0,5.0\n1,1,,\n1,,1,4.0\n2,2,,\n2,,2,3.0\n3,2,,\n3,,3,2.0\n")
+    assert read_job(job).phase_starts == [(1.0, 1), (2.0, 2)]
+    assert read_job(job).curves["val/nll_oracle"] == [(0.0, 5.0), (1.0, 4.0), (2.0, 3.0), (3.0, 2.0)]
+
+
+def test_a_folder_without_jobs_is_a_one_line_error(tmp_path, capsys):
+    for folder in (tmp_path, tmp_path / "absent"):
+        assert main([str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and str(folder) in err

@@ -33,8 +33,10 @@ def test_multirun_one_dir_per_job_and_report(tmp_path):
            "method.epochs=1", "test=false", "num_threads=1", f"hydra.sweep.dir={sweep}"]
     proc = subprocess.run(cmd, cwd=REPO, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
-    assert [p.name for p in jobs] == ["0", "1", "2", "3"]
+    jobs = sorted((p for p in sweep.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("_")[0]))
+    # job dirs are named `<num>_<overrides>` (conf/hydra/default.yaml; num_threads is excluded from the name)
+    assert [p.name for p in jobs] == [f"{n}_debug=smoke,method.epochs=1,method.lr={lr},method=mle,seed={s},test=False"
+                                      for n, (lr, s) in enumerate([(0.01, 1), (0.01, 2), (0.002, 1), (0.002, 2)])]
     overrides = [yaml.safe_load((j / ".hydra" / "overrides.yaml").read_text()) for j in jobs]
     assert {(o[1], o[2]) for o in overrides} == {(f"method.lr={lr}", f"seed={s}") for lr in (0.01, 0.002)
                                                   for s in (1, 2)}

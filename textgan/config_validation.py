@@ -33,6 +33,7 @@ _SPECIAL_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
 # top-level keys of conf/config.yaml: allowed types (None allowed where listed)
 TOP_LEVEL_SCHEMA: dict[str, tuple] = {
+    "sweep_name": (str,),
     "seed": (int, type(None)),
     "test": (bool,),
     "ckpt_path": (str, type(None)),

@@ -1,17 +1,24 @@
-"""Sweep dir -> table (mean ± std over seeds, grouped by the swept keys) + metric curves (mean with a band).
+"""Sweep dir -> table (mean ± std over seeds, grouped by the swept keys) + CSV + metric curves (mean with a band).
 
-    python -m textgan.report multirun/seqgan_oracle/2026-01-01_12-00-00 [--metrics test/nll_oracle ...]
+    python -m textgan.report multirun/<sweep_name>/<time>_<id> [--metrics test/nll_oracle ...] [--allow-mixed]
 
-Reads every job of a Hydra sweep (any folder below SWEEP_DIR with `csv/metrics.csv`), no W&B account needed:
+Reads every job of one Hydra sweep (any folder below SWEEP_DIR with `csv/metrics.csv`), no W&B account needed:
 
+- the job's sweep: the parent of its `hydra.runtime.output_dir` (`.hydra/hydra.yaml`; a single run is a sweep of
+  its own; without hydra.yaml, the folder holding the job). A folder whose jobs belong to more than one sweep is
+  refused in one line, since a table over half of one sweep and half of another reads like a result; `--allow-mixed`
+  reports them together;
 - the job's settings from `.hydra/overrides.yaml` (the command-line overrides; `.hydra/config.yaml` is the
   fallback for the seed); the *swept keys* are the override keys whose values differ between jobs, `seed`
   excluded: jobs with equal swept values form a group, their seeds the samples;
-- the job's final metrics: the last logged value of every `val/*` and `test/*` column of `metrics.csv`.
+- the job's final metrics: the last logged value of every `val/*` and `test/*` column of `metrics.csv`; its
+  phase starts: the epochs where `progress/phase` (logged by the multi-phase methods) changes.
 
-Writes `SWEEP_DIR/report/report.md` (a markdown table: one row per group, `mean ± std` per metric; std is the
-sample standard deviation over seeds, ddof=1, 0 for a single seed) and one PNG per `val/*` metric: the mean curve
-over the group's seeds against `val/epoch` (or the csv's `epoch`), with a band of ± one standard deviation.
+Writes into `SWEEP_DIR/report/`: `report.md`, a markdown table (one row per group, `mean ± std` per metric; std
+is the sample standard deviation over seeds, ddof=1; a metric with one seed shows its value and `(n=1)`),
+`report.csv`, the same table with `<metric>`, `<metric>_std`, `<metric>_n` columns, and one PNG per `val/*`
+metric: the mean curve over the group's seeds against `val/epoch` (or the csv's `epoch`), with a band of ± one
+standard deviation and dotted lines where a new training phase starts.
 `--quality-diversity 0.5:1.5:0.1` also draws the sweep's quality-diversity plane (`textgan.evaluate.sweep_plane`:
 one curve per group, the mean over its seeds' `checkpoints/last.ckpt` at each sampling temperature) into
 `report/quality_diversity/`.
@@ -20,8 +27,7 @@ one curve per group, the mean over its seeds' `checkpoints/last.ckpt` at each sa
 from __future__ import annotations
 
 import argparse
-import csv
-import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,19 +35,29 @@ import yaml
 
 from textgan.errors import UserError, handle
 
+try:
+    import pandas as pd
+except ImportError:  # the `report` extra is not installed: main() says so in one line
+    pd = None
 
-class NoJobsError(UserError, FileNotFoundError):
-    """The folder holds no job with `csv/metrics.csv` (not a sweep dir, or the sweep logged no CSV)."""
+PHASE_COLUMN = "progress/phase"  # the index of the method's training phase, logged on every training row
+
+
+class ReportError(UserError, ValueError):
+    """A sweep folder the report cannot summarise honestly; the message is one line naming the fix."""
 
 
 @dataclass
 class Job:
-    """One job of a sweep: its dir, overrides {key: value string}, final metrics and `val/*` curves."""
+    """One job of a sweep: its dir, overrides {key: value string}, final metrics, `val/*` curves, the epochs
+    where a new training phase starts and the sweep it belongs to."""
 
     path: Path
     overrides: dict[str, str]
     final: dict[str, float]
     curves: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # metric -> [(epoch, value)]
+    phase_starts: list[tuple[float, int]] = field(default_factory=list)  # [(first epoch, phase index)]
+    sweep: str = ""
 
 
 def _read_overrides(job_dir: Path) -> dict[str, str]:
@@ -59,27 +75,60 @@ def _read_overrides(job_dir: Path) -> dict[str, str]:
     return found
 
 
+def sweep_of(job_dir: Path) -> str:
+    """The sweep `job_dir` belongs to: the parent of its recorded `hydra.runtime.output_dir` in multirun, the run
+    dir itself for a single run, the folder holding the job when `.hydra/hydra.yaml` is absent."""
+    try:
+        hydra = (yaml.safe_load((job_dir / ".hydra" / "hydra.yaml").read_text()) or {}).get("hydra") or {}
+    except (OSError, yaml.YAMLError):
+        hydra = {}
+    out = (hydra.get("runtime") or {}).get("output_dir")
+    if out:
+        return str(Path(out).parent) if hydra.get("mode") == "MULTIRUN" else str(out)
+    return str(job_dir.resolve().parent)
+
+
 def read_job(job_dir: Path) -> Job:
-    """Final metrics (last non-empty value of each `val/*`/`test/*` column) and `val/*` curves of one job."""
-    with open(job_dir / "csv" / "metrics.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    final: dict[str, float] = {}
-    curves: dict[str, list[tuple[float, float]]] = {}
-    for row in rows:
-        for key, text in row.items():
-            if not key or text in ("", None) or not key.startswith(("val/", "test/")):
-                continue
-            value = float(text)
-            final[key] = value
-            if key.startswith("val/") and key != "val/epoch":
-                x = row.get("val/epoch") or row.get("epoch") or len(curves.get(key, []))
-                curves.setdefault(key, []).append((float(x), value))
-    return Job(job_dir, _read_overrides(job_dir), final, curves)
+    """Final metrics (last non-empty value of each `val/*`/`test/*` column), `val/*` curves and phase starts of
+    one job."""
+    frame = pd.read_csv(job_dir / "csv" / "metrics.csv")
+    columns = [c for c in frame.columns if c.startswith(("val/", "test/"))]
+    final = {c: float(frame[c].dropna().iloc[-1]) for c in columns if frame[c].notna().any()}
+    x = frame["val/epoch"] if "val/epoch" in frame else pd.Series(float("nan"), index=frame.index)
+    x = x.fillna(frame["epoch"]) if "epoch" in frame else x
+    curves = {}
+    for c in columns:
+        if c.startswith("val/") and c != "val/epoch" and frame[c].notna().any():
+            rows = frame[c].notna()
+            xs = x[rows].fillna(pd.Series(range(int(rows.sum())), index=x[rows].index))  # neither: the row order
+            curves[c] = [(float(a), float(b)) for a, b in zip(xs, frame.loc[rows, c])]
+    phase_starts = []
+    if PHASE_COLUMN in frame and "epoch" in frame:
+        per_epoch = frame.dropna(subset=[PHASE_COLUMN]).groupby("epoch")[PHASE_COLUMN].first()
+        changed = per_epoch[per_epoch != per_epoch.shift()].iloc[1:]  # the first epoch opens phase 0, no boundary
+        phase_starts = [(float(e), int(p)) for e, p in changed.items()]
+    return Job(job_dir, _read_overrides(job_dir), final, curves, phase_starts, sweep_of(job_dir))
 
 
-def find_jobs(sweep_dir: Path) -> list[Job]:
-    dirs = sorted({p.parent.parent for p in Path(sweep_dir).rglob("csv/metrics.csv")})
-    return [read_job(d) for d in dirs]
+def find_jobs(sweep_dir: Path, allow_mixed: bool = True) -> list[Job]:
+    """Every job below `sweep_dir` (a folder with `csv/metrics.csv`); with `allow_mixed=False`, a folder whose
+    jobs belong to more than one sweep raises `ReportError`."""
+    sweep_dir = Path(sweep_dir)
+    dirs = sorted({p.parent.parent for p in sweep_dir.rglob("csv/metrics.csv")})
+    jobs = [read_job(d) for d in dirs]
+    sweeps = sorted({j.sweep for j in jobs})
+    if len(sweeps) > 1 and not allow_mixed:
+        shown = ", ".join(sweeps[:3]) + (", ..." if len(sweeps) > 3 else "")
+        raise ReportError(f"{sweep_dir} mixes the jobs of {len(sweeps)} sweeps ({shown}): give one sweep's folder "
+                          f"(multirun/<sweep_name>/<time>_<id>), or add --allow-mixed to report them together")
+    return jobs
+
+
+def jobs_without_metrics(sweep_dir: Path) -> list[Path]:
+    """Job dirs below `sweep_dir` (with `.hydra/overrides.yaml`) that have no `csv/metrics.csv`: not reportable
+    (run without `logger=csv`/`logger=many`, or died before logging)."""
+    return sorted(p.parent.parent for p in Path(sweep_dir).rglob(".hydra/overrides.yaml")
+                  if not (p.parent.parent / "csv" / "metrics.csv").exists())
 
 
 def swept_keys(jobs: list[Job], seed_key: str = "seed") -> list[str]:
@@ -90,10 +139,8 @@ def swept_keys(jobs: list[Job], seed_key: str = "seed") -> list[str]:
 
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof=1; 0 for one value)."""
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return mean, std
+    series = pd.Series(values, dtype=float)
+    return float(series.mean()), float(series.std(ddof=1)) if len(series) > 1 else 0.0
 
 
 def group_jobs(jobs: list[Job], keys: list[str]) -> dict[tuple[str, ...], list[Job]]:
@@ -103,30 +150,53 @@ def group_jobs(jobs: list[Job], keys: list[str]) -> dict[tuple[str, ...], list[J
     return dict(sorted(groups.items()))
 
 
+def _default_metrics(jobs: list[Job]) -> list[str]:
+    return sorted({m for j in jobs for m in j.final if m.startswith("test/") and m != "test/epoch"}) or \
+        sorted({m for j in jobs for m in j.final if m.startswith("val/") and m != "val/epoch"})
+
+
+def summary_frame(jobs: list[Job], metrics: list[str] | None = None) -> pd.DataFrame:
+    """One row per group of the swept keys: the key values, `seeds` (jobs in the group) and, per metric,
+    `<metric>` (mean), `<metric>_std` (ddof=1; NaN for one seed) and `<metric>_n` (jobs that logged it)."""
+    keys = swept_keys(jobs)
+    metrics = _default_metrics(jobs) if metrics is None else metrics
+    by = keys or ["run"]
+    rows = pd.DataFrame([{**{k: j.overrides.get(k, "") for k in keys}, "run": "all",
+                          **{m: j.final.get(m, float("nan")) for m in metrics}} for j in jobs])
+    grouped = rows.groupby(by, sort=True)
+    table = grouped.size().rename("seeds").to_frame()
+    for m in metrics:
+        stats = grouped[m].agg(["mean", "std", "count"])
+        table[m], table[f"{m}_std"], table[f"{m}_n"] = stats["mean"], stats["std"], stats["count"]
+    return table.reset_index()
+
+
+def _cell(mean: float, std: float, n: int, seeds: int, digits: int) -> str:
+    if n == 0:
+        return "–"
+    if n == 1:  # no spread to show: the value and its one seed, not `± 0.0000`
+        return f"{mean:.{digits}f} (n=1)"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" + (f" (n={n})" if n != seeds else "")
+
+
 def summary_table(jobs: list[Job], metrics: list[str] | None = None, digits: int = 4) -> str:
     """Markdown table: one row per group of the swept keys, `mean ± std` over its seeds for every metric."""
-    keys = swept_keys(jobs)
-    if metrics is None:
-        metrics = sorted({m for j in jobs for m in j.final if m.startswith("test/") and m != "test/epoch"}) or \
-            sorted({m for j in jobs for m in j.final if m.startswith("val/") and m != "val/epoch"})
-    header = [*(keys or ["run"]), "seeds", *metrics]
+    metrics = _default_metrics(jobs) if metrics is None else metrics
+    frame = summary_frame(jobs, metrics)
+    keys = swept_keys(jobs) or ["run"]
+    header = [*keys, "seeds", *metrics]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for values, members in group_jobs(jobs, keys).items():
-        cells = list(values) if keys else ["all"]
-        cells.append(str(len(members)))
-        for m in metrics:
-            vals = [j.final[m] for j in members if m in j.final]
-            if vals:
-                mean, std = mean_std(vals)
-                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
-            else:
-                cells.append("–")
+    for _, row in frame.iterrows():
+        cells = [str(row[k]) for k in keys] + [str(row["seeds"])]
+        cells += [_cell(row[m], row[f"{m}_std"], int(row[f"{m}_n"]), int(row["seeds"]), digits) for m in metrics]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def plot_curves(jobs: list[Job], metric: str, path: Path) -> Path | None:
-    """Mean curve of `metric` per group against the evaluation epoch, band = ± one std over seeds."""
+    """Mean curve of `metric` per group against the evaluation epoch, band = ± one std over seeds, a dotted line
+    in the group's colour half an epoch before each phase start (between the last evaluation of one phase and
+    the first of the next)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,23 +206,23 @@ def plot_curves(jobs: list[Job], metric: str, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(6, 4))
     drawn = False
     for values, members in group_jobs(jobs, keys).items():
-        by_x: dict[float, list[float]] = {}
-        for j in members:
-            for x, y in j.curves.get(metric, []):
-                by_x.setdefault(x, []).append(y)
-        if not by_x:
+        points = pd.DataFrame([(x, y) for j in members for x, y in j.curves.get(metric, [])], columns=["x", "y"])
+        if points.empty:
             continue
-        xs = sorted(by_x)
-        stats = [mean_std(by_x[x]) for x in xs]
-        means = [m for m, _ in stats]
+        stats = points.groupby("x")["y"].agg(["mean", "std"]).fillna(0.0)  # one seed at an x: no band
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, values)) or "all"
-        ax.plot(xs, means, label=f"{label} (n={len(members)})")
-        ax.fill_between(xs, [m - s for m, s in stats], [m + s for m, s in stats], alpha=0.25)
+        (line,) = ax.plot(stats.index, stats["mean"], label=f"{label} (n={len(members)})")
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                        color=line.get_color(), alpha=0.25)
+        for epoch, phase in members[0].phase_starts:  # the group's jobs share one schedule
+            ax.axvline(epoch - 0.5, color=line.get_color(), linestyle=":", linewidth=1)
+            ax.annotate(f"phase {phase}", (epoch - 0.5, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
+                        rotation=90, va="top", ha="right", color=line.get_color())
         drawn = True
     if not drawn:
         plt.close(fig)
         return None
-    ax.set_xlabel("epoch (schedule unit)")
+    ax.set_xlabel("epoch (schedule unit); dotted: a new training phase starts")
     ax.set_ylabel(metric)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -187,21 +257,32 @@ def quality_diversity_section(jobs: list[Job], temperatures: str, out: Path, num
 
 
 def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | None = None,
-                 quality_diversity: str | None = None, qd_samples: int = 10_000) -> Path:
-    """Write `report.md` and the curve PNGs for the sweep in `sweep_dir` (with `quality_diversity`, a temperature
-    range: also the sweep's quality-diversity plane); returns the markdown file."""
+                 quality_diversity: str | None = None, qd_samples: int = 10_000, allow_mixed: bool = False) -> Path:
+    """Write `report.md`, `report.csv` and the curve PNGs for the sweep in `sweep_dir` (with `quality_diversity`,
+    a temperature range: also the sweep's quality-diversity plane); returns the markdown file. Raises
+    `ReportError` for a folder without jobs or (unless `allow_mixed`) one that mixes sweeps."""
     sweep_dir = Path(sweep_dir)
-    jobs = find_jobs(sweep_dir)
     if not sweep_dir.is_dir():
-        raise NoJobsError(f"{sweep_dir} is not a folder; give a sweep dir (multirun/<method>_<data>/<time>)")
+        raise ReportError(f"{sweep_dir} is not a folder; give a sweep dir (multirun/<sweep_name>/<time>_<id>)")
+    jobs = find_jobs(sweep_dir, allow_mixed=allow_mixed)
     if not jobs:
-        raise NoJobsError(f"no job with csv/metrics.csv under {sweep_dir}; give a sweep dir "
-                          "(multirun/<method>_<data>/<time>) of a sweep run with logger=csv or logger=many")
+        raise ReportError(f"no job with csv/metrics.csv under {sweep_dir}; give a sweep dir "
+                          "(multirun/<sweep_name>/<time>_<id>) of a sweep run with logger=csv or logger=many")
+    metrics = _default_metrics(jobs) if metrics is None else metrics
     out = Path(out) if out else sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    text = [f"# Sweep report: {sweep_dir}", "", f"{len(jobs)} jobs; swept keys: "
-            f"{', '.join(swept_keys(jobs)) or '(none)'}; mean ± std (ddof=1) over seeds.", "",
-            summary_table(jobs, metrics)]
+    sweeps = sorted({j.sweep for j in jobs})
+    text = [f"# Sweep report: {sweep_dir}", "", f"{len(jobs)} jobs of {len(sweeps)} sweep(s); swept keys: "
+            f"{', '.join(swept_keys(jobs)) or '(none)'}; mean ± std (ddof=1) over seeds, one seed: its value (n=1). "
+            f"Table as CSV: [report.csv](report.csv).", ""]
+    missing = jobs_without_metrics(sweep_dir)
+    if missing:
+        names = ", ".join(p.name for p in missing)
+        text += [f"**{len(missing)} job(s) without csv/metrics.csv, not in the table:** {names}", ""]
+        print(f"warning: {len(missing)} job(s) under {sweep_dir} have no csv/metrics.csv: {names}", file=sys.stderr)
+    text.append(summary_table(jobs, metrics))
+    csv_path = out / "report.csv"
+    summary_frame(jobs, metrics).to_csv(csv_path, index=False)
     curves = sorted({m for j in jobs for m in j.curves})
     for metric in curves:
         png = plot_curves(jobs, metric, out / f"{metric.replace('/', '_')}.png")
@@ -219,13 +300,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--metrics", nargs="*", default=None, help="columns of the table (default: test/*)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: SWEEP_DIR/report)")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="report the jobs of several sweeps (or single runs) found under SWEEP_DIR together")
     parser.add_argument("--quality-diversity", metavar="TEMPERATURES", default=None,
                         help="also draw the quality-diversity plane at these sampling temperatures "
                              "(start:stop:step or a list, e.g. 0.5:1.5:0.1; textgan.evaluate)")
     parser.add_argument("--qd-samples", type=int, default=10_000, help="samples per quality-diversity point")
     args = parser.parse_args(argv)
+    if pd is None:
+        print('error: the report needs pandas: pip install -e ".[report]"', file=sys.stderr)
+        return 2
     try:
-        report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples)
+        report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples,
+                              allow_mixed=args.allow_mixed)
     except Exception as ex:
         status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
         if status is None:
@@ -237,4 +324,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

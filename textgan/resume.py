@@ -28,7 +28,7 @@ from textgan.load import CheckpointError
 
 log = logging.getLogger(__name__)
 
-IGNORED_KEYS = ("paths", "ckpt_path", "logger", "num_threads", "keep_freed_memory", "hydra")
+IGNORED_KEYS = ("paths", "sweep_name", "ckpt_path", "logger", "num_threads", "keep_freed_memory", "hydra")
 IGNORED_TRAINER_KEYS = ("default_root_dir", "enable_progress_bar", "enable_model_summary", "log_every_n_steps",
                         "logger", "enable_checkpointing", "profiler", "barebones")
 IGNORED_CALLBACK_KEYS = ("dirpath", "verbose")

@@ -3,6 +3,7 @@
 - **Unique names.** `conf/hydra/default.yaml` names run and sweep dirs `<time to the second>_${run_id:}`: `run_id`
   (an OmegaConf resolver registered when this module is imported) is 6 random hex digits drawn once per process,
   so two jobs started in the same second get different dirs (and a process's dirs all carry the same id).
+  A sweep's job dirs are `${job_dirname:num,override_dirname}`: `<job number>_<its overrides>`, path-safe.
 - **No take-over.** A dir that already holds a run (`.hydra/overrides.yaml`, `checkpoints/`, `csv/metrics.csv`) is
   refused before anything is written into it (`RunDirGuard`, a Hydra callback that runs before Hydra saves
   `.hydra/*`), unless the command resumes (`ckpt_path=...`) with the same overrides as the run it holds; `train()`
@@ -17,8 +18,10 @@ Refusals raise `RunDirError`, whose message is one line naming the dir and the f
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -34,7 +37,28 @@ RUN_MARKERS = (".hydra/overrides.yaml", "checkpoints/run_config.json", "checkpoi
 LOCK_NAME = ".textgan.lock"
 _held_locks: dict[str, int] = {}  # resolved dir -> open fd holding its flock (one per dir and process)
 
+JOB_NAME_MAX = 120  # characters of a job dir name (file systems allow 255 bytes)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")  # a job name is one path component, shell-friendly: no / [ ] * ' " ...
+
+
+def job_dirname(num: int | str, overrides: str = "") -> str:
+    """A sweep job's dir name: `<num>_<overrides>` (Hydra's `hydra.job.override_dirname`, `key=value` joined by
+    `,`), e.g. `0_method=mle,seed=1`; `<num>` alone without overrides. The number keeps names unique (an Optuna
+    trial may repeat another's values); characters outside `[A-Za-z0-9._=,+-]` become `_` and a name longer than
+    `JOB_NAME_MAX` is cut, both then end in 8 hex digits of the overrides' sha256 so that names stay distinct."""
+    overrides = str(overrides or "")
+    if not overrides:
+        return str(num)
+    safe = _UNSAFE.sub("_", overrides)
+    name = f"{num}_{safe}"
+    if safe != overrides or len(name) > JOB_NAME_MAX:
+        digest = hashlib.sha256(overrides.encode()).hexdigest()[:8]
+        name = f"{name[:JOB_NAME_MAX - 9]}_{digest}"
+    return name
+
+
 OmegaConf.register_new_resolver("run_id", lambda: RUN_ID, use_cache=True, replace=True)
+OmegaConf.register_new_resolver("job_dirname", job_dirname, replace=True)
 
 
 class RunDirError(UserError, ValueError):
@@ -159,6 +183,11 @@ class RunDirGuard(Callback):
             sys.exit(2)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        name = str(config.get("sweep_name") or "")
+        if not name or _UNSAFE.search(name) or name in (".", ".."):  # it names one folder: multirun/<sweep_name>/
+            print(f"error: sweep_name={name!r} must be one folder name of letters, digits and ._=,+- "
+                  f"(e.g. sweep_name=methods_oracle)", file=sys.stderr)
+            sys.exit(2)
         # a sweep dir holds job dirs: refuse one whose jobs hold runs, unless the sweep resumes (ckpt_path=...)
         sweep = self._pin(config, "hydra.sweep.dir")
         jobs = [d for d in sweep.glob("*") if d.is_dir() and holds_run(d)] if sweep.is_dir() else []

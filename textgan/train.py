@@ -62,12 +62,15 @@ def _hydra_runtime():
 
 
 def _configure_wandb(cfg: DictConfig) -> None:
-    """Group the runs of a sweep together: `group` = `<method>_<data>/<sweep time>` in multirun."""
+    """Group the runs of a sweep together: in multirun `group` = `<sweep_name>/<time>_<id>`, the last two parts
+    of the sweep dir, the same for every job of the sweep (methods and seeds included)."""
     wandb_cfg = (cfg.get("logger") or {}).get("wandb")
     hc = _hydra_runtime()
     if not wandb_cfg or hc is None or str(hc.mode) != "RunMode.MULTIRUN":
         return
-    sweep = Path(hc.sweep.dir)
+    # the parent of the dir Hydra made for this job, not `hc.sweep.dir` re-resolved here (its `${now:}` could name
+    # another time); the job dir (`hydra.sweep.subdir`) is one path component (`textgan.run_dir.job_dirname`)
+    sweep = Path(hc.runtime.output_dir).parent
     with open_dict(cfg):
         cfg.logger.wandb.group = f"{sweep.parent.name}/{sweep.name}"
 
