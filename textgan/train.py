@@ -30,6 +30,7 @@ from textgan.loggers import RestartHistory
 from textgan.preflight import check_checkpoint, check_devices
 from textgan.resume import find_last_checkpoint, resolve_ckpt_path, resume_signature
 from textgan.run_dir import claim_run_dir
+from textgan.run_log import config_tree, route_library_logs
 
 __all__ = ["compose_config", "find_last_checkpoint", "resume_signature", "train"]
 
@@ -147,6 +148,7 @@ def compose_config(overrides: list[str], output_dir: str | os.PathLike) -> DictC
 # ------------------------------------------------------------------------------------------------ train
 def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""
+    route_library_logs()  # Lightning's messages and warnings into run.log too, not only onto stderr
     validate_config(cfg)
     check_devices(cfg)  # here, not before Hydra: the machine that runs the job is the one that counts
     if cfg.get("seed") is not None:
@@ -159,6 +161,7 @@ def train(cfg: DictConfig) -> float | None:
     _configure_wandb(cfg)
 
     run_config = OmegaConf.to_container(cfg, resolve=True)
+    log.info("resolved config:\n" + config_tree(cfg))
     signature = resume_signature(run_config)
     ckpt_path = resolve_ckpt_path(cfg, signature)
     out = Path(cfg.paths.output_dir)
