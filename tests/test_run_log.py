@@ -26,6 +26,8 @@ def test_route_library_logs_sends_lightning_records_to_root_handlers(tmp_path):
     lib = logging.getLogger("pytorch_lightning")
     saved = (lib.propagate, list(lib.handlers))
     try:
+        lib.propagate = False  # the state Lightning leaves when imported before any root handler (as in run.py)
+        lib.addHandler(logging.StreamHandler())
         route_library_logs()
         pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False)
     finally:
