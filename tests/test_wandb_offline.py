@@ -19,3 +19,16 @@ def test_default_wandb_logger_runs_offline_without_a_login(tmp_path, monkeypatch
     assert os.environ["WANDB_MODE"] == "offline"
     runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and any(runs[0].rglob("*.wandb"))
+
+
+def test_resumed_run_continues_its_wandb_run_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb_config"))
+    out = tmp_path / "run"
+    base = ["method=mle", "debug=smoke", "logger=wandb", "test=false", "trainer.max_epochs=1"]
+    train(compose_config(base, out))
+    run_id = (out / "checkpoints" / "wandb_id").read_text().strip()
+    train(compose_config([*base, f"ckpt_path={out}/checkpoints/last.ckpt"], out))  # resumed in its own dir
+    runs = sorted((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2  # one folder per process, both of the same W&B run
+    assert all(r.name.endswith(f"-{run_id}") for r in runs), [r.name for r in runs]

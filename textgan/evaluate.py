@@ -312,7 +312,12 @@ def read_csv(path: Path) -> list[Point]:
 def plot_plane(points: list[Point], axes: tuple[str, str], path: Path, title: str = "") -> Path:
     """One curve per label (points in temperature order, each labelled `T=...`; T = 1 drawn larger), the real
     data's point as a star."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # an extra since issue 11: the core install trains without it
+        from textgan.errors import UserError
+
+        raise UserError("the plot needs matplotlib, which is not installed; pip install 'textgan[report]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

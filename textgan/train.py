@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import secrets
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -30,6 +32,7 @@ from textgan.loggers import RestartHistory
 from textgan.preflight import check_checkpoint, check_devices
 from textgan.resume import find_last_checkpoint, resolve_ckpt_path, resume_signature
 from textgan.run_dir import claim_run_dir
+from textgan.run_log import config_tree, route_library_logs
 
 __all__ = ["compose_config", "find_last_checkpoint", "resume_signature", "train"]
 
@@ -73,6 +76,29 @@ def _configure_wandb(cfg: DictConfig) -> None:
     sweep = Path(hc.runtime.output_dir).parent
     with open_dict(cfg):
         cfg.logger.wandb.group = f"{sweep.parent.name}/{sweep.name}"
+
+
+WANDB_ID = "wandb_id"  # next to the checkpoints: the W&B run a resumed run continues
+
+
+def _keep_wandb_run(cfg: DictConfig, ckpt_path: str | None, out: Path) -> None:
+    """A run resumed from a checkpoint continues its W&B run (online or offline): the id is read from the
+    checkpoint's folder (a new one for a fresh run), written into this run's `checkpoints/`, and passed to
+    `WandbLogger(id=..., resume="allow")`."""
+    wandb_cfg = (cfg.get("logger") or {}).get("wandb")
+    if not isinstance(wandb_cfg, DictConfig) or "_target_" not in wandb_cfg:
+        return
+    known = Path(ckpt_path).parent / WANDB_ID if ckpt_path else None
+    run_id = known.read_text().strip() if known is not None and known.is_file() else ""
+    if not re.fullmatch(r"[a-z0-9]{8,64}", run_id):  # what we write; anything else starts a new W&B run
+        run_id = secrets.token_hex(4)
+    path = out / "checkpoints" / WANDB_ID
+    tmp = path.with_name(f"{WANDB_ID}.tmp{os.getpid()}")
+    tmp.write_text(run_id + "\n")
+    os.replace(tmp, path)
+    with open_dict(cfg):
+        cfg.logger.wandb.id = run_id
+        cfg.logger.wandb.resume = "allow"
 
 
 def _wandb_loggers(loggers: list) -> list:
@@ -150,6 +176,7 @@ def compose_config(overrides: list[str], output_dir: str | os.PathLike) -> DictC
 # ------------------------------------------------------------------------------------------------ train
 def train(cfg: DictConfig) -> float | None:
     """Fit (and test) the configured method; return `cfg.optimized_metric` for sweepers (None if never logged)."""
+    route_library_logs()  # Lightning's messages and warnings into run.log too, not only onto stderr
     validate_config(cfg)
     check_devices(cfg)  # here, not before Hydra: the machine that runs the job is the one that counts
     if cfg.get("seed") is not None:
@@ -162,6 +189,7 @@ def train(cfg: DictConfig) -> float | None:
     _configure_wandb(cfg)
 
     run_config = OmegaConf.to_container(cfg, resolve=True)
+    log.info("resolved config:\n" + config_tree(cfg))
     signature = resume_signature(run_config)
     ckpt_path = resolve_ckpt_path(cfg, signature)
     out = Path(cfg.paths.output_dir)
@@ -181,6 +209,7 @@ def train(cfg: DictConfig) -> float | None:
         origin = {"checkpoint": str(Path(ckpt_path).resolve()), "run_dir": str(Path(ckpt_path).resolve().parents[1])}
         (out / "checkpoints" / "resumed_from.json").write_text(json.dumps(origin, indent=1))
 
+    _keep_wandb_run(cfg, ckpt_path, out)
     loggers = instantiate_group(cfg.get("logger"))
     callbacks = instantiate_group(cfg.get("callbacks"))
     if not any(isinstance(c, RNGState) for c in callbacks):

@@ -150,7 +150,8 @@ class DialogueRL(DialogueMethod):
         if mle_epochs == 0 and backward_ckpt is None:
             raise ConfigError("the backward model p(q | a) needs training: give method.backward_ckpt=<a method="
                              "seq2seq data.direction=backward last.ckpt> or method.mle_epochs > 0")
-        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "reward_weights"])
+        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
+        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "reward_weights"], logger=False)
         self.generator = self.build_generator(generator)
         self.forward_scorer = self.build_generator(generator).requires_grad_(False)
         self.backward_model = self.build_generator(generator)

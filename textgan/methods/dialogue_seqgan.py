@@ -111,7 +111,8 @@ class DialogueSeqGAN(DialogueMethod):
                              f"sequence: Adver-Reinforce), got {reward!r}")
         if baseline not in BASELINES:
             raise ConfigError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "dull_responses"])
+        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "dull_responses"], logger=False)
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
         self.g_pretrain_epochs, self.d_pretrain_epochs = g_pretrain_epochs, d_pretrain_epochs

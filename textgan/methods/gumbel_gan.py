@@ -78,7 +78,8 @@ class GumbelGAN(TextGANModule):
         if not 0 < tau_min <= tau_start:
             raise ConfigError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
         betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
+        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"], logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab))
         self.epochs, self.lr, self.betas = epochs, lr, tuple(betas)

@@ -28,7 +28,8 @@ class MLE(TextGANModule):
     ):
         check_arguments(MLE, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
-        self.save_hyperparameters(ignore=["vocab", "generator"])
+        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
+        self.save_hyperparameters(ignore=["vocab", "generator"], logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.epochs, self.lr = epochs, lr
 

@@ -254,7 +254,8 @@ class Seq2SeqMLE(DialogueMethod):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
                          repeat_similarity)
-        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses"])
+        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
+        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses"], logger=False)
         self.generator = self.build_generator(generator)
         self.epochs, self.lr = epochs, lr
 

@@ -87,7 +87,8 @@ class SeqGAN(TextGANModule):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if rollout_policy not in ("current", "delayed"):
             raise ConfigError(f"method.rollout_policy must be 'current' or 'delayed', got {rollout_policy!r}")
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
+        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"], logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
         self.rollout_policy = copy.deepcopy(self.generator).requires_grad_(False) if rollout_policy == "delayed" \

@@ -70,7 +70,8 @@ class WGANGP(TextGANModule):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
         betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
         js_orders = tuple(int(n) for n in js_orders)
-        self.save_hyperparameters(ignore=["vocab", "generator", "critic"])
+        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
+        self.save_hyperparameters(ignore=["vocab", "generator", "critic"], logger=False)
         self.generator = generator(vocab_size=len(vocab), seq_len=seq_len)
         self.critic = critic(vocab_size=len(vocab), seq_len=seq_len)
         self.epochs, self.critic_steps, self.gp_weight = epochs, critic_steps, gp_weight
