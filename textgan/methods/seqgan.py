@@ -22,9 +22,11 @@ from collections.abc import Callable
 import torch
 
 from textgan.data.vocab import Vocabulary
+from textgan.fast.cnn import PrefixSharingScorer
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
+from textgan.models.cnn import CNNDiscriminator
 from textgan.rollout import mc_rewards, update_rollout_policy
 
 
@@ -40,6 +42,9 @@ class SeqGAN(TextGANModule):
         num_negatives: negatives per D pool (None: as many as the training set, as in the paper).
         max_d_batches: real batches per D epoch (None: the whole training set, as in the paper); a budget knob
             for shortened schedules: the remaining batches of the epoch are skipped.
+        fast_reward: score the rollouts with `textgan.fast.cnn.PrefixSharingScorer` over D's weights (the same
+            rewards as `D.prob_real`, less work); False, or a discriminator other than `CNNDiscriminator`:
+            `D.prob_real` itself.
     """
 
     phases = ("g_pretrain", "d_pretrain", "adversarial")
@@ -69,6 +74,7 @@ class SeqGAN(TextGANModule):
         reward_batch_size: int = 2048,
         max_d_batches: int | None = None,
         num_eval_samples: int = 10_000,
+        fast_reward: bool = True,
     ):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if rollout_policy not in ("current", "delayed"):
@@ -76,6 +82,8 @@ class SeqGAN(TextGANModule):
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
+        fast = fast_reward and isinstance(self.discriminator, CNNDiscriminator)
+        self.reward = PrefixSharingScorer(self.discriminator) if fast else self.discriminator.prob_real  # D(y), eq. 4
         self.rollout_policy = copy.deepcopy(self.generator).requires_grad_(False) if rollout_policy == "delayed" \
             else None
         self.g_pretrain_epochs, self.d_pretrain_rounds = g_pretrain_epochs, d_pretrain_rounds
@@ -131,7 +139,7 @@ class SeqGAN(TextGANModule):
         samples = self.generator.sample(self.adv_batch_size, self.seq_len)
         was_training = self.discriminator.training
         self.discriminator.eval()  # rewards without dropout
-        rewards = mc_rewards(self.rollout_policy or self.generator, self.discriminator.prob_real, samples,
+        rewards = mc_rewards(self.rollout_policy or self.generator, self.reward, samples,
                              self.num_rollouts, self.reward_batch_size)
         self.discriminator.train(was_training)
         mask = token_mask(samples, self.vocab.pad_id)
