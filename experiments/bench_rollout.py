@@ -126,7 +126,7 @@ def main() -> None:
     torch.manual_seed(0)
     g = LSTMGenerator(args.vocab, 32, 32).eval()
     d = CNNDiscriminator(args.vocab).eval()
-    score = PrefixSharingScorer(d)  # SeqGAN's rollout reward (method.fast_reward=true): D's weights, less work
+    score = PrefixSharingScorer(d)  # SeqGAN's rollout reward (method.fast_discriminator=true): D's weights, less work
     seqs = g.sample(args.batch, args.seq_len)
     completions = rollout_completions(g, seqs, args.rollouts)
 

@@ -307,7 +307,7 @@ def part_rollout(args, record) -> None:
     torch.manual_seed(0)
     g = LSTMGenerator(s["vocab"], 32, 32).to(dev).eval()
     d = CNNDiscriminator(s["vocab"], **(TINY_CNN if args.tiny else PAPER_CNN)).to(dev).eval()
-    score = PrefixSharingScorer(d)  # SeqGAN's rollout reward (method.fast_reward=true)
+    score = PrefixSharingScorer(d)  # SeqGAN's rollout reward (method.fast_discriminator=true)
     backend = "eager" if args.tiny else "inductor"
     compiled_score = torch.compile(d.prob_real, backend=backend, dynamic=True)  # one graph for every row count
 

@@ -98,13 +98,33 @@ def test_discriminator_rewards_with_and_without_prefix_sharing_agree():
     assert torch.allclose(shared, plain, atol=1e-6)
 
 
-def test_seqgan_reward_is_the_fast_scorer_over_its_own_discriminator_or_the_plain_one():
-    """`fast_reward` (default on) picks the scorer over the very D that is trained; off: `D.prob_real`."""
+def test_training_logits_equal_the_plain_forward_with_dropout_and_gradients():
+    """D's update through the fast path: in training mode, with the same random state, the same dropout draws,
+    the same logits and the same gradient for every parameter as `discriminator(tokens)`."""
+    torch.manual_seed(6)
+    d = CNNDiscriminator(30, embed_dim=5, filter_sizes=(1, 3, 8), num_filters=(2, 3, 3), dropout=0.5).train()
+    tokens = torch.randint(0, 30, (6, 10))
+    params = list(d.parameters())
+    torch.manual_seed(7)
+    fast = PrefixSharingScorer(d).logits(tokens)
+    torch.manual_seed(7)
+    plain = d(tokens)
+    assert torch.allclose(fast, plain, atol=1e-6)
+    for (name, _), a, b in zip(d.named_parameters(), torch.autograd.grad(fast.sum(), params),
+                               torch.autograd.grad(plain.sum(), params)):
+        assert torch.allclose(a, b, atol=1e-5), name
+
+
+def test_seqgan_uses_the_fast_path_over_its_own_discriminator_or_the_plain_one():
+    """`fast_discriminator` (default on) picks the scorer over the very D that is trained, for rewards and D's
+    logits; off: `D.prob_real` and `D` itself."""
     vocab = Vocabulary([str(i) for i in range(12)], specials=())
     gen = partial(LSTMGenerator, embed_dim=4, hidden_dim=4)
     disc = partial(CNNDiscriminator, embed_dim=4, filter_sizes=[1, 2], num_filters=[3, 3])
-    fast, plain = (SeqGAN(vocab, gen, disc, seq_len=5, fast_reward=flag) for flag in (True, False))
+    fast, plain = (SeqGAN(vocab, gen, disc, seq_len=5, fast_discriminator=flag) for flag in (True, False))
     assert isinstance(fast.reward, PrefixSharingScorer) and fast.reward.discriminator is fast.discriminator
+    assert fast.d_logits == fast.reward.logits
     assert plain.reward == plain.discriminator.prob_real and not getattr(plain.reward, "shares_prefix", False)
+    assert plain.d_logits == plain.discriminator.__call__
     assert "reward" not in dict(fast.named_children())  # no second copy of D's weights in checkpoints
     assert fast.state_dict().keys() == plain.state_dict().keys()

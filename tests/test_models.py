@@ -71,3 +71,12 @@ def test_oracle_is_deterministic_and_frozen():
     # parameters ~ N(0, 1)
     w = torch.cat([p.flatten() for p in build_oracle(200, 32, 32, seed=0).parameters()])
     assert abs(w.mean().item()) < 0.02 and abs(w.std().item() - 1) < 0.02
+
+
+def test_cnn_discriminator_state_dict_keys_are_those_of_older_checkpoints():
+    """Checkpoints written before the fast paths moved to `textgan.fast` hold exactly these keys (and shapes)."""
+    d = CNNDiscriminator(50, embed_dim=4, filter_sizes=(1, 3), num_filters=(2, 5))
+    shapes = {k: tuple(v.shape) for k, v in d.state_dict().items()}
+    assert shapes == {"embedding.weight": (50, 4), "convs.0.weight": (2, 4, 1), "convs.0.bias": (2,),
+                      "convs.1.weight": (5, 4, 3), "convs.1.bias": (5,), "highway.weight": (14, 7),
+                      "highway.bias": (14,), "output.weight": (2, 7), "output.bias": (2,)}

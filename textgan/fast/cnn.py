@@ -26,7 +26,8 @@ STRIDED_MIN_ROWS = 256  # below this many rows one tall product beats one produc
 
 
 class PrefixSharingScorer:
-    """SeqGAN's reward `D(y)` over the weights of `discriminator`, marked `shares_prefix` for `mc_rewards`.
+    """SeqGAN's reward `D(y)` over the weights of `discriminator`, marked `shares_prefix` for `mc_rewards`, and
+    D's logits for its training step (`logits`).
 
     Holds no parameters of its own: training `discriminator` changes what it computes. Dropout is the
     discriminator's own (`discriminator.eval()` for rewards without it).
@@ -40,8 +41,12 @@ class PrefixSharingScorer:
     def __call__(self, tokens: torch.Tensor, prefix_len: int = 0, group: int | None = None) -> torch.Tensor:
         """`discriminator.prob_real(tokens)` `[n]` float32 for `tokens` `[n, seq_len]`; `prefix_len`, `group`: rows
         `i` and `i + group` share `tokens[:, :prefix_len]` (n must then be a multiple of `group`)."""
-        d = self.discriminator
-        return real_probability(d.head(self.pooled(tokens, prefix_len, group)))
+        return real_probability(self.discriminator.head(self.pooled(tokens, prefix_len, group)))
+
+    def logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        """`discriminator(tokens)`: logits `[n, 2]` of `tokens` `[n, seq_len]` by window products, with the same
+        gradients (and, in training mode, the same dropout draws): D's training step through the fast path."""
+        return self.discriminator.head(self.pooled(tokens))
 
     def pooled(self, tokens: torch.Tensor, prefix_len: int = 0, group: int | None = None) -> torch.Tensor:
         """`discriminator.pooled(tokens)` `[n, sum(num_filters)]`, computed by window products (see the module)."""

@@ -42,9 +42,9 @@ class SeqGAN(TextGANModule):
         num_negatives: negatives per D pool (None: as many as the training set, as in the paper).
         max_d_batches: real batches per D epoch (None: the whole training set, as in the paper); a budget knob
             for shortened schedules: the remaining batches of the epoch are skipped.
-        fast_reward: score the rollouts with `textgan.fast.cnn.PrefixSharingScorer` over D's weights (the same
-            rewards as `D.prob_real`, less work); False, or a discriminator other than `CNNDiscriminator`:
-            `D.prob_real` itself.
+        fast_discriminator: score the rollouts and compute D's logits in its updates with
+            `textgan.fast.cnn.PrefixSharingScorer` over D's weights (the same values and gradients as
+            `D.prob_real` and `D(x)`, less work); False, or a discriminator other than `CNNDiscriminator`: D itself.
     """
 
     phases = ("g_pretrain", "d_pretrain", "adversarial")
@@ -74,7 +74,7 @@ class SeqGAN(TextGANModule):
         reward_batch_size: int = 2048,
         max_d_batches: int | None = None,
         num_eval_samples: int = 10_000,
-        fast_reward: bool = True,
+        fast_discriminator: bool = True,
     ):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if rollout_policy not in ("current", "delayed"):
@@ -82,8 +82,11 @@ class SeqGAN(TextGANModule):
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"])
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
-        fast = fast_reward and isinstance(self.discriminator, CNNDiscriminator)
-        self.reward = PrefixSharingScorer(self.discriminator) if fast else self.discriminator.prob_real  # D(y), eq. 4
+        fast = PrefixSharingScorer(self.discriminator) if fast_discriminator and isinstance(
+            self.discriminator, CNNDiscriminator) else None
+        self.reward = fast or self.discriminator.prob_real  # D(y) of eq. 4
+        # D's logits in its updates (a bound method: a module attribute would be a second copy in the state dict)
+        self.d_logits = fast.logits if fast else self.discriminator.__call__
         self.rollout_policy = copy.deepcopy(self.generator).requires_grad_(False) if rollout_policy == "delayed" \
             else None
         self.g_pretrain_epochs, self.d_pretrain_rounds = g_pretrain_epochs, d_pretrain_rounds
@@ -163,7 +166,7 @@ class SeqGAN(TextGANModule):
             for order in orders:
                 idx = order[(batch_idx * b) % len(order):][:b]
                 fake = pool[idx]
-                loss = discriminator_loss(self.discriminator(real), self.discriminator(fake))
+                loss = discriminator_loss(self.d_logits(real), self.d_logits(fake))
                 loss = loss + self.discriminator.l2_penalty()
                 self.optimizer_step_with_clip(opt, loss, clip=0.0)  # SeqGAN clips G's gradients only
         self.log("train/d_loss", loss.detach(), prog_bar=True)
