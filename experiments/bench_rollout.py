@@ -1,7 +1,9 @@
 """Benchmark: batched Monte Carlo rewards (`textgan.rollout.mc_rewards`) against the original per-prefix,
 per-rollout loop (`mc_rewards_loop`, SeqGAN's reference algorithm), on identical weights, in one process,
 interleaved (loop, batched fp32, batched bf16, matmul peak, ... repeated), at SeqGAN's setting: batch 64, length 20,
-vocabulary 5000, 16 rollouts, the paper's CNN discriminator.
+vocabulary 5000, 16 rollouts, the paper's CNN discriminator. The loop scores with the plain discriminator
+(`CNNDiscriminator.prob_real`: conv1d); `batched_fp32` with SeqGAN's default reward, `textgan.fast.cnn`'s
+`PrefixSharingScorer` over the same weights; `batched_plain_fp32` is `mc_rewards` with the plain discriminator.
 
 It measures this machine's fp32 (and bf16) matmul peak in the same run (large square products, best of several,
 measured between the repetitions) and reports which fraction of it `mc_rewards` reaches:
@@ -13,7 +15,7 @@ The nominal work is what a call has to do when every completion is scored from s
 `mc_rewards` skips part of it (convolution taps on a prefix shared by all rollouts are computed once per prefix),
 so the work it actually executes is lower; both are printed. `--breakdown` also times the two halves of a call
 alone: sampling the completions (generator) and scoring them (discriminator). Like a training run, the benchmark
-first lets glibc keep freed memory (`textgan.cpu_memory`); `--allocator-defaults` measures without that.
+first lets glibc keep freed memory (`textgan.fast.cpu_memory`); `--allocator-defaults` measures without that.
 
     python experiments/bench_rollout.py                       # table
     python experiments/bench_rollout.py --json                # one JSON object
@@ -32,7 +34,8 @@ import time
 
 import torch
 
-from textgan.cpu_memory import keep_freed_memory
+from textgan.fast.cnn import PrefixSharingScorer
+from textgan.fast.cpu_memory import keep_freed_memory
 from textgan.models.cnn import CNNDiscriminator
 from textgan.models.lstm import LSTMGenerator
 from textgan.rollout import mc_rewards, mc_rewards_loop, rollout_completions
@@ -40,7 +43,7 @@ from textgan.rollout import mc_rewards, mc_rewards_loop, rollout_completions
 
 def conv_macs(d: CNNDiscriminator, seq_len: int, prefix_len: int = 0) -> int:
     """Convolution multiply-accumulates for one sequence; with `prefix_len`, only the taps on tokens after the
-    prefix (what `CNNDiscriminator.pooled` computes per row when the prefix is shared)."""
+    prefix (what `textgan.fast.cnn.PrefixSharingScorer` computes per row when the prefix is shared)."""
     t = max(seq_len, max(d.filter_sizes))
     emb = d.embedding.embedding_dim
     total = 0
@@ -108,12 +111,13 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="interleaved repetitions (medians reported)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--variants", default="loop_fp32,batched_fp32",
-                   help="comma-separated subset of loop_fp32, batched_fp32, batched_bf16 (bf16 autocast is only fast "
-                        "on CPUs with bf16 instructions (AVX512-BF16/AMX) and on GPUs)")
+                   help="comma-separated subset of loop_fp32, batched_fp32, batched_plain_fp32 (mc_rewards scored "
+                        "by the plain D.prob_real instead of textgan.fast.cnn), batched_bf16 (bf16 autocast is only "
+                        "fast on CPUs with bf16 instructions (AVX512-BF16/AMX) and on GPUs)")
     p.add_argument("--breakdown", action="store_true",
                    help="also time sampling the completions and scoring them, each alone")
     p.add_argument("--allocator-defaults", action="store_true",
-                   help="leave glibc's malloc as it is (training calls textgan.cpu_memory.keep_freed_memory())")
+                   help="leave glibc's malloc as it is (training calls textgan.fast.cpu_memory.keep_freed_memory())")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
@@ -122,22 +126,24 @@ def main() -> None:
     torch.manual_seed(0)
     g = LSTMGenerator(args.vocab, 32, 32).eval()
     d = CNNDiscriminator(args.vocab).eval()
+    score = PrefixSharingScorer(d)  # SeqGAN's rollout reward (method.fast_discriminator=true): D's weights, less work
     seqs = g.sample(args.batch, args.seq_len)
     completions = rollout_completions(g, seqs, args.rollouts)
 
     def batched_bf16():
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            mc_rewards(g, d.prob_real, seqs, args.rollouts)
+            mc_rewards(g, score, seqs, args.rollouts)
 
     @torch.no_grad()
     def scoring():  # what mc_rewards does with the completions
         b, r = args.batch, args.rollouts
         for t, block in enumerate(completions.split(r * b)):
-            d.prob_real(block, prefix_len=t + 1, group=b)
+            score(block, prefix_len=t + 1, group=b)
 
     variants = {
         "loop_fp32": lambda: mc_rewards_loop(g, d.prob_real, seqs, args.rollouts),
-        "batched_fp32": lambda: mc_rewards(g, d.prob_real, seqs, args.rollouts),
+        "batched_fp32": lambda: mc_rewards(g, score, seqs, args.rollouts),
+        "batched_plain_fp32": lambda: mc_rewards(g, d.prob_real, seqs, args.rollouts),  # the plain D (conv1d)
         "batched_bf16": batched_bf16,
         "sampling_fp32": lambda: rollout_completions(g, seqs, args.rollouts),
         "scoring_fp32": scoring,
@@ -168,9 +174,9 @@ def main() -> None:
         "work_gmac_per_call": work,
         "matmul_peak_gmac_s": peak,
         "matmul_peak_each_repeat": peaks,
-        "fraction_of_peak": {k: work["nominal"] / med[k] / peak[k.split("_")[1]] for k in batched},
+        "fraction_of_peak": {k: work["nominal"] / med[k] / peak[k.split("_")[-1]] for k in batched},
         "fraction_of_peak_discriminator_only": {
-            k: work["discriminator_nominal"] / med[k] / peak[k.split("_")[1]] for k in batched},
+            k: work["discriminator_nominal"] / med[k] / peak[k.split("_")[-1]] for k in batched},
         "executed_gmac_s": {k: work["executed"] / med[k] for k in batched},
     }
     if "loop_fp32" in med:
@@ -190,7 +196,7 @@ def main() -> None:
         if name in batched and "loop_fp32" in med:
             line += f"   {med['loop_fp32'] / t:5.2f}x faster than the loop"
         if name in batched:
-            line += (f"   {100 * result['fraction_of_peak'][name]:4.0f}% of the {name.split('_')[1]} peak "
+            line += (f"   {100 * result['fraction_of_peak'][name]:4.0f}% of the {name.split('_')[-1]} peak "
                      f"(discriminator work alone: {100 * result['fraction_of_peak_discriminator_only'][name]:.0f}%)")
         print(line)
 

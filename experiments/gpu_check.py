@@ -296,6 +296,7 @@ def part_rollout(args, record) -> None:
     import torch
     from bench_rollout import matmul_peak, timed, work_gmac
 
+    from textgan.fast.cnn import PrefixSharingScorer
     from textgan.models.cnn import CNNDiscriminator
     from textgan.models.lstm import LSTMGenerator
     from textgan.rollout import mc_rewards, mc_rewards_loop
@@ -306,6 +307,7 @@ def part_rollout(args, record) -> None:
     torch.manual_seed(0)
     g = LSTMGenerator(s["vocab"], 32, 32).to(dev).eval()
     d = CNNDiscriminator(s["vocab"], **(TINY_CNN if args.tiny else PAPER_CNN)).to(dev).eval()
+    score = PrefixSharingScorer(d)  # SeqGAN's rollout reward (method.fast_discriminator=true)
     backend = "eager" if args.tiny else "inductor"
     compiled_score = torch.compile(d.prob_real, backend=backend, dynamic=True)  # one graph for every row count
 
@@ -334,8 +336,8 @@ def part_rollout(args, record) -> None:
         r = s["rollouts"]
         variants = {
             "loop_fp32": partial(mc_rewards_loop, g, d.prob_real, seqs, r),
-            "batched_fp32": partial(mc_rewards, g, d.prob_real, seqs, r),
-            "batched_bf16": autocast(partial(mc_rewards, g, d.prob_real, seqs, r)),
+            "batched_fp32": partial(mc_rewards, g, score, seqs, r),
+            "batched_bf16": autocast(partial(mc_rewards, g, score, seqs, r)),
             "compiled_fp32": partial(mc_rewards, g, score_compiled, seqs, r),
             "compiled_bf16": autocast(partial(mc_rewards, g, score_compiled, seqs, r)),
         }
@@ -368,17 +370,18 @@ def part_rollout(args, record) -> None:
         result["work_gmac_per_call"] = result.get("work_gmac_per_call", {}) | {str(batch): work}
         record(result)
     # the two samplers and the two slicings the CPU-tuned paths choose between, on this device
+    from textgan.fast.sampling import two_level_inverse_cdf
     from textgan.rollout import CPU_STEP_ROWS
-    from textgan.sampling import _flat_inverse_cdf, _two_level_inverse_cdf
+    from textgan.sampling import _flat_inverse_cdf
 
     probs = torch.softmax(torch.randn(s["rollouts"] * max(batches), s["vocab"], device=dev), dim=-1)
     seqs = g.sample(max(batches), s["seq_len"])
     alternatives = {
-        "sampler_two_level": partial(_two_level_inverse_cdf, probs, 1),
+        "sampler_two_level": partial(two_level_inverse_cdf, probs, 1),
         "sampler_flat": partial(_flat_inverse_cdf, probs, 1),
-        f"rollout_step_rows_{CPU_STEP_ROWS}": partial(mc_rewards, g, d.prob_real, seqs, s["rollouts"],
+        f"rollout_step_rows_{CPU_STEP_ROWS}": partial(mc_rewards, g, score, seqs, s["rollouts"],
                                                       step_rows=CPU_STEP_ROWS),
-        "rollout_step_rows_whole_block": partial(mc_rewards, g, d.prob_real, seqs, s["rollouts"],
+        "rollout_step_rows_whole_block": partial(mc_rewards, g, score, seqs, s["rollouts"],
                                                  step_rows=s["rollouts"] * max(batches)),
     }
     for fn in alternatives.values():
@@ -398,6 +401,7 @@ def part_schedule(args, record) -> None:
     import torch
     from bench_rollout import synchronize, timed
 
+    from textgan.fast.cnn import PrefixSharingScorer
     from textgan.losses import discriminator_loss, mle_loss, policy_gradient_loss
     from textgan.models.cnn import CNNDiscriminator
     from textgan.models.lstm import LSTMGenerator
@@ -445,7 +449,7 @@ def part_schedule(args, record) -> None:
     def g_step():  # SeqGAN.adversarial_generator_step
         samples = g.sample(b, t_len)
         d.eval()
-        rewards = mc_rewards(g, d.prob_real, samples, s["rollouts"])
+        rewards = mc_rewards(g, PrefixSharingScorer(d), samples, s["rollouts"])
         d.train()
         loss = policy_gradient_loss(g.log_probs(samples), rewards)
         g_opt.zero_grad(set_to_none=True)

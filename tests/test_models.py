@@ -1,6 +1,5 @@
 """Generator, discriminator and oracle: shapes, masks, decoding, determinism."""
 
-import pytest
 import torch
 
 from textgan.models.cnn import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNDiscriminator
@@ -74,46 +73,10 @@ def test_oracle_is_deterministic_and_frozen():
     assert abs(w.mean().item()) < 0.02 and abs(w.std().item() - 1) < 0.02
 
 
-def _reference_prob_real(d: CNNDiscriminator, tokens: torch.Tensor) -> torch.Tensor:
-    """The textbook formulation (Kim 2014): conv1d -> ReLU -> max over time, then highway and output."""
-    x = d.embedding(tokens).transpose(1, 2)
-    x = torch.nn.functional.pad(x, (0, max(0, max(d.filter_sizes) - x.shape[2])))
-    pooled = torch.cat([torch.relu(conv(x)).amax(dim=2) for conv in d.convs], dim=1)
-    gate, candidate = d.highway(pooled).chunk(2, dim=1)
-    gate = torch.sigmoid(gate)
-    features = gate * torch.relu(candidate) + (1 - gate) * pooled
-    return torch.softmax(d.output(features), dim=-1)[:, 1]
-
-
-def test_cnn_window_products_equal_conv1d_values_and_gradients():
-    """The discriminator computes each convolution as one matrix product over its windows, with bias and ReLU after
-    the max: the same function, and the same gradients, as conv1d -> ReLU -> max."""
-    torch.manual_seed(3)
-    d = CNNDiscriminator(40, embed_dim=6, filter_sizes=(1, 2, 4, 9), num_filters=(3, 5, 4, 2), dropout=0.0)
-    for length in (5, 12):  # shorter and longer than the widest window
-        tokens = torch.randint(0, 40, (7, length))
-        ours, ref = d.prob_real(tokens), _reference_prob_real(d, tokens)
-        assert torch.allclose(ours, ref, atol=1e-6)
-        grads = [torch.autograd.grad(p.sum(), [c.weight for c in d.convs] + [d.embedding.weight]) for p in (ours, ref)]
-        for a, b in zip(*grads):
-            assert torch.allclose(a, b, atol=1e-6)
-        many = torch.randint(0, 40, (300, length))  # no gradients, many rows: one product per window
-        with torch.no_grad():
-            assert torch.allclose(d.prob_real(many), _reference_prob_real(d, many), atol=1e-6)
-
-
-def test_cnn_shared_prefix_scores_equal_full_scores():
-    """Rollout rows that share a prefix (rows i and i + group): computing the windows inside the prefix once per
-    group, and only the suffix taps of straddling windows per row, gives the scores of scoring every row fully."""
-    torch.manual_seed(4)
-    d = CNNDiscriminator(30, embed_dim=5, filter_sizes=(1, 3, 4, 8), num_filters=(2, 3, 4, 3)).eval()
-    group, rollouts = 3, 4
-    for length in (6, 11):  # 6 < widest window: the padding is part of every row's suffix
-        prefixes = torch.randint(0, 30, (group, length))
-        for prefix_len in range(1, length):
-            rows = prefixes.repeat(rollouts, 1)
-            rows[:, prefix_len:] = torch.randint(0, 30, (group * rollouts, length - prefix_len))
-            shared = d.prob_real(rows, prefix_len=prefix_len, group=group)
-            assert torch.allclose(shared, d.prob_real(rows), atol=1e-6), (length, prefix_len)
-    with pytest.raises(ValueError, match="groups of 3"):
-        d.prob_real(torch.zeros(7, 6, dtype=torch.long), prefix_len=2, group=3)
+def test_cnn_discriminator_state_dict_keys_are_those_of_older_checkpoints():
+    """Checkpoints written before the fast paths moved to `textgan.fast` hold exactly these keys (and shapes)."""
+    d = CNNDiscriminator(50, embed_dim=4, filter_sizes=(1, 3), num_filters=(2, 5))
+    shapes = {k: tuple(v.shape) for k, v in d.state_dict().items()}
+    assert shapes == {"embedding.weight": (50, 4), "convs.0.weight": (2, 4, 1), "convs.0.bias": (2,),
+                      "convs.1.weight": (5, 4, 3), "convs.1.bias": (5,), "highway.weight": (14, 7),
+                      "highway.bias": (14,), "output.weight": (2, 7), "output.bias": (2,)}

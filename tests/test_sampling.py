@@ -87,7 +87,8 @@ def test_flat_inverse_cdf_matches_softmax():
 
 
 def test_inverse_cdf_uses_the_two_level_path_on_cpu():
-    from textgan.sampling import _flat_inverse_cdf, _two_level_inverse_cdf
+    from textgan.fast.sampling import two_level_inverse_cdf
+    from textgan.sampling import _flat_inverse_cdf
 
     logits = torch.randn(256, 500)
     probs = torch.softmax(logits, dim=-1)
@@ -97,5 +98,5 @@ def test_inverse_cdf_uses_the_two_level_path_on_cpu():
         return fn(*args)
 
     draws = seeded(inverse_cdf, logits)
-    assert torch.equal(draws, seeded(_two_level_inverse_cdf, probs, 1).view(-1))
+    assert torch.equal(draws, seeded(two_level_inverse_cdf, probs, 1).view(-1))
     assert not torch.equal(draws, seeded(_flat_inverse_cdf, probs, 1).view(-1))

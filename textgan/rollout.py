@@ -33,8 +33,9 @@ def shares_prefix(reward_fn: Callable) -> Callable:
 
     `mc_rewards` then scores the completions of each prefix length `t+1` in chunks whose rows `i` and `i + group`
     share `tokens[:, :t+1]` (one row per prefix in the first `group` rows), and passes `prefix_len=t+1` and
-    `group`; e.g. `CNNDiscriminator.prob_real` computes the windows inside the prefix once per group.
-    Works on functions and methods (a bound method reads the attribute of its function).
+    `group`; e.g. `textgan.fast.cnn.PrefixSharingScorer` computes the windows inside the prefix once per group.
+    Works on functions and methods (a bound method reads the attribute of its function); a callable object can
+    carry the attribute itself.
     """
     reward_fn.shares_prefix = True
     return reward_fn

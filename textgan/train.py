@@ -27,7 +27,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
 from textgan.config_validation import validate_config
-from textgan.cpu_memory import keep_freed_memory
+from textgan.fast.cpu_memory import keep_freed_memory
 from textgan.loggers import RestartHistory
 from textgan.preflight import check_checkpoint, check_devices
 from textgan.resume import find_last_checkpoint, resolve_ckpt_path, resume_signature

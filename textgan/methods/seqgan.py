@@ -28,9 +28,11 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
+from textgan.fast.cnn import PrefixSharingScorer
 from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
+from textgan.models.cnn import CNNDiscriminator
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
 from textgan.rollout import mc_rewards, update_rollout_policy
 
@@ -51,6 +53,9 @@ class SeqGAN(TextGANModule):
         num_negatives: negatives per D pool (None: as many as the pool's positives, as the authors).
         max_d_batches: mixed batches per D epoch (None: all, ceil((P + N) / d_batch_size)); a budget knob: the
             rest of the epoch is skipped.
+        fast_discriminator: score the rollouts and compute D's logits in its updates with
+            `textgan.fast.cnn.PrefixSharingScorer` over D's weights (the same values and gradients as
+            `D.prob_real` and `D(x)`, less work); False, or a discriminator other than `CNNDiscriminator`: D itself.
     """
 
     phases = ("g_pretrain", "d_pretrain", "adversarial")
@@ -82,6 +87,7 @@ class SeqGAN(TextGANModule):
         num_eval_samples: PositiveInt = 10_000,
         d_batch_size: PositiveInt = 64,
         d_pool_size: PositiveInt | None = None,
+        fast_discriminator: bool = True,
     ):
         check_arguments(SeqGAN, locals(), "method")
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
@@ -91,6 +97,11 @@ class SeqGAN(TextGANModule):
         self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"], logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
+        fast = PrefixSharingScorer(self.discriminator) if fast_discriminator and isinstance(
+            self.discriminator, CNNDiscriminator) else None
+        self.reward = fast or self.discriminator.prob_real  # D(y) of eq. 4
+        # D's logits in its updates (a bound method: a module attribute would be a second copy in the state dict)
+        self.d_logits = fast.logits if fast else self.discriminator.__call__
         self.rollout_policy = copy.deepcopy(self.generator).requires_grad_(False) if rollout_policy == "delayed" \
             else None
         self.g_pretrain_epochs, self.d_pretrain_rounds = g_pretrain_epochs, d_pretrain_rounds
@@ -148,7 +159,7 @@ class SeqGAN(TextGANModule):
         samples = self.generator.sample(self.adv_batch_size, self.seq_len)
         was_training = self.discriminator.training
         self.discriminator.eval()  # rewards without dropout
-        rewards = mc_rewards(self.rollout_policy or self.generator, self.discriminator.prob_real, samples,
+        rewards = mc_rewards(self.rollout_policy or self.generator, self.reward, samples,
                              self.num_rollouts, self.reward_batch_size)
         self.discriminator.train(was_training)
         mask = token_mask(samples, self.vocab.pad_id)
@@ -211,7 +222,7 @@ class SeqGAN(TextGANModule):
         self.discriminator.train()
         for update in updates:
             tokens, labels = self.d_batch(update)
-            loss = labelled_discriminator_loss(self.discriminator(tokens), labels)
+            loss = labelled_discriminator_loss(self.d_logits(tokens), labels)
             loss = loss + self.discriminator.l2_penalty()
             self.optimizer_step_with_clip(opt, loss, clip=0.0)  # SeqGAN clips G's gradients only
         self.discriminator.train(was_training)

@@ -3,8 +3,8 @@
 PyTorch's CPU tensors come from `malloc`. glibc serves large requests with fresh `mmap`s (and trims the heap top
 back to the kernel), so every new multi-megabyte temporary (im2col windows, `[rows, vocab]` logits, activations)
 touches new pages, and the kernel zero-fills each 4 KiB page on first touch. Monte Carlo rollouts allocate and free
-such temporaries thousands of times per call: scoring SeqGAN's completions took ~253,000 page faults and ~20% of
-its time on the 2-core machine `experiments/bench_rollout.py` ran on, and none after `keep_freed_memory()`.
+such temporaries thousands of times per call (page faults and their cost measured: `experiments/bench_rollout.md`,
+`--allocator-defaults`).
 
 It is the in-process equivalent of `MALLOC_MMAP_THRESHOLD_=... MALLOC_TRIM_THRESHOLD_=...` (or of preloading
 jemalloc/tcmalloc, as PyTorch's CPU performance guide suggests): the resident size no longer shrinks after a peak.

@@ -1,4 +1,4 @@
-"""`textgan.cpu_memory.keep_freed_memory`: freed large tensors are reused instead of page-faulted in again."""
+"""`textgan.fast.cpu_memory.keep_freed_memory`: freed large tensors are reused instead of page-faulted in again."""
 
 import platform
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 PROBE = """
 import resource, sys
 import torch
-from textgan.cpu_memory import keep_freed_memory
+from textgan.fast.cpu_memory import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "keep" else False
 faults = []
 for _ in range(12):
