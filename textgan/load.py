@@ -38,6 +38,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "textgan.methods.gumbel_gan.GumbelGAN": ("textgan.methods.gumbel_gan", "GumbelGAN"),
     "textgan.methods.seq2seq.Seq2SeqMLE": ("textgan.methods.seq2seq", "Seq2SeqMLE"),
     "textgan.methods.dialogue_seqgan.DialogueSeqGAN": ("textgan.methods.dialogue_seqgan", "DialogueSeqGAN"),
+    "textgan.methods.dialogue_rl.DialogueRL": ("textgan.methods.dialogue_rl", "DialogueRL"),
 }
 MODELS: dict[str, tuple[str, str]] = {
     "textgan.models.lstm.LSTMGenerator": ("textgan.models.lstm", "LSTMGenerator"),
