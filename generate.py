@@ -1,9 +1,7 @@
 """Checkpoint -> decoded text: `python generate.py ckpt=PATH num_samples=1000 decode=sample temperature=1.0
 out=samples.txt` (see textgan/generate.py and README "Generation")."""
 
-import sys
-
-from textgan.generate import main
+from textgan.generate import cli
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

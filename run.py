@@ -7,51 +7,8 @@ met. A run stopped by a NaN prints one line too (exit status 1; the full story i
 `HYDRA_FULL_ERROR=1` shows the traceback instead.
 """
 
-import logging
-import sys
 
-import hydra
-from omegaconf import DictConfig
-
-log = logging.getLogger("run")
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> float | None:
-    from hydra.core.hydra_config import HydraConfig
-
-    from textgan import errors
-    from textgan.train import train
-
-    try:
-        return train(cfg)
-    except Exception as ex:
-        status = errors.handle(ex)
-        if status is None or str(HydraConfig.get().mode) == "RunMode.MULTIRUN":
-            raise  # a bug keeps its traceback; in a sweep the launcher / sweeper records the failed job
-        sys.exit(status)
-
-
-def check_command_line(argv: list[str]) -> None:
-    """One-line errors for config mistakes, before Hydra composes (skipped for Hydra's own flags and for the
-    processes Lightning's DDP launcher starts with `-cp/-cn`)."""
-    if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
-        return
-    from textgan import errors
-    from textgan.config_validation import check_overrides
-    from textgan.preflight import check_output_dir
-
-    overrides = [a for a in argv if not a.startswith("-")]
-    try:
-        check_overrides(overrides)
-        check_output_dir(overrides, multirun=any(a in ("-m", "--multirun") for a in argv))
-    except Exception as ex:
-        status = errors.handle(ex)
-        if status is None:
-            raise
-        sys.exit(status)
-
+from textgan.app import check_command_line, cli, main  # noqa: F401 (tests and Lightning's DDP launcher use them)
 
 if __name__ == "__main__":
-    check_command_line(sys.argv[1:])
-    main()
+    cli()

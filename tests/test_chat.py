@@ -128,3 +128,32 @@ def test_simulate_mode_prints_a_dialogue_between_two_copies(tiny_ckpt, tmp_path,
     assert main([f"ckpt={tiny_ckpt}", "simulate=maybe", "input=hi"]) == 2
     err = capsys.readouterr().err
     assert "turns=0" in err and "simulate='maybe' is not a valid bool" in err and "Traceback" not in err
+
+
+def test_hydra_app_help_cfg_multirun_and_renamed_key(tiny_ckpt, tmp_path):
+    """`python -m textgan.chat` is a Hydra app: `--help` names the tool, `--cfg job` prints its options, a
+    multirun over `decode` writes one response file per job under the run dir (nothing in the cwd), and the old
+    `output=` key is one line naming `out=`."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled"}
+
+    def chat(*args):
+        return subprocess.run([sys.executable, "-m", "textgan.chat", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert "textgan-chat" in chat("--help").stdout
+    cfg = chat("--cfg", "job", f"ckpt={tiny_ckpt}", "decode=beam")
+    assert cfg.returncode == 0 and "decode: beam" in cfg.stdout and "beam_size: null" in cfg.stdout
+    contexts = tmp_path / "contexts.txt"
+    contexts.write_text("hello\nhow are you ?\n", encoding="utf-8")
+    swept = chat("-m", f"ckpt={tiny_ckpt}", f"input={contexts}", "decode=greedy,beam")
+    assert swept.returncode == 0, swept.stderr[-2000:]
+    files = sorted((tiny_ckpt.parent.parent / "chat").glob("decode=*.txt"))
+    assert [f.name for f in files] == ["decode=beam.txt", "decode=greedy.txt"]
+    assert all(len(f.read_text(encoding="utf-8").splitlines()) == 2 for f in files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contexts.txt"]
+    renamed = chat(f"ckpt={tiny_ckpt}", "output=x.txt")
+    assert renamed.returncode == 2 and renamed.stderr == "error: output= was renamed; use out=x.txt\n"

@@ -77,3 +77,31 @@ def test_bad_arguments_are_one_line_errors(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_hydra_app_multirun_writes_one_file_per_decoding_setting(tmp_path):
+    """`python -m textgan.generate -m ... temperature=0.7,1.0`: one output per job in `<run dir>/generate/`,
+    nothing in the cwd; `--cfg job` prints the composed options."""
+    import os
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    ckpt = _checkpoint(tmp_path, WORDS).rename(run_dir / "checkpoints" / "last.ckpt")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def generate(*args):
+        return subprocess.run([sys.executable, "-m", "textgan.generate", *args], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    proc = generate("-m", f"ckpt={ckpt}", "num_samples=4", "temperature=0.7,1.0")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    files = sorted((run_dir / "generate").glob("*.txt"))
+    assert [f.name for f in files] == ["num_samples=4,temperature=0.7.txt", "num_samples=4,temperature=1.0.txt"]
+    assert all(len(f.read_text(encoding="utf-8").splitlines()) == 4 for f in files)
+    assert list(cwd.iterdir()) == []
+    cfg = generate("--cfg", "job", f"ckpt={ckpt}", "temperature=0.5")
+    assert cfg.returncode == 0 and "temperature: 0.5" in cfg.stdout and "num_samples: 1000" in cfg.stdout

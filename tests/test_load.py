@@ -184,7 +184,7 @@ def test_unreadable_checkpoints_are_one_line_without_weights_only_advice(tmp_pat
 def test_allow_list_is_exactly_the_classes_conf_builds():
     def targets(group: str) -> set[str]:
         found = set()
-        for f in (REPO / "conf" / group).glob("*.yaml"):
+        for f in (REPO / "textgan" / "conf" / group).glob("*.yaml"):
             node = yaml.safe_load(f.read_text()) or {}
             nodes = [node, *[v for v in node.values() if isinstance(v, dict)]]
             found |= {n["_target_"] for n in nodes if "_target_" in n}

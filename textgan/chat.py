@@ -1,11 +1,12 @@
 """Talk to a dialogue checkpoint (`method=seq2seq`, `dialogue_seqgan` or `dialogue_rl`), or watch it talk to itself.
 
     python -m textgan.chat ckpt=outputs/.../checkpoints/last.ckpt decode=beam beam_size=5
-    python -m textgan.chat ckpt=last.ckpt input=contexts.txt output=responses.txt decode=greedy
+    python -m textgan.chat ckpt=last.ckpt input=contexts.txt out=responses.txt decode=greedy
     python -m textgan.chat ckpt=last.ckpt simulate=true turns=5 input="how are you ?"
 
 Interactive mode (no `input=`): each line you type is a context; the model answers it. Batch mode: `input=` a
-UTF-8 file with one context per line; `output=` gets one response per line (default `-`: standard output).
+UTF-8 file with one context per line; `out=` gets one response per line (default `-`: standard output; `output=`,
+the old name, still works for `main`, the Hydra app answers it with a one-line 'renamed').
 
 Simulation (`simulate=true`): two copies of the model answer each other for `turns` turns (default 5), starting
 from `input=`: a file with one input message per line (batch mode) if such a file exists, else the message
@@ -26,12 +27,14 @@ import sys
 from pathlib import Path
 
 import torch
+from omegaconf import DictConfig, OmegaConf
 
 from textgan.data.download import read_text
 from textgan.data.tokenize import encode_padded, fit_length, tokenize
 from textgan.decoding import DECODERS
 from textgan.errors import UserError, handle
 from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, base_type, check_value
+from textgan.tool_cli import is_multirun, job_output, run_tool
 
 USAGE = __doc__
 
@@ -45,7 +48,7 @@ def _bool(text: str) -> bool:
 
 
 # type and range of each option (textgan.ranges); checked before the checkpoint is read
-OPTIONS = {"ckpt": str, "input": str, "output": str, "decode": str, "beam_size": PositiveInt,
+OPTIONS = {"ckpt": str, "input": str, "out": str, "output": str, "decode": str, "beam_size": PositiveInt,
            "length_penalty": float, "temperature": PositiveFloat, "top_k": NonNegativeInt, "top_p": Probability,
            "max_len": PositiveInt, "batch_size": PositiveInt, "seed": int, "simulate": bool, "turns": PositiveInt}
 
@@ -67,7 +70,15 @@ def parse_args(argv: list[str]) -> dict:
         except ValueError:
             name = "bool (true or false)" if kind is bool else kind.__name__
             raise ChatError(f"{key}={value!r} is not a valid {name}") from None
-        check_value(key, opts[key], OPTIONS[key], ChatError)
+    return check_opts(opts)
+
+
+def check_opts(opts: dict) -> dict:
+    """Range checks of the given options (before the checkpoint is read); `output=` is the old name of `out=`."""
+    for key, value in opts.items():
+        check_value(key, value, OPTIONS[key], ChatError)
+    if "output" in opts:
+        opts.setdefault("out", opts.pop("output"))
     if "ckpt" not in opts:
         raise ChatError("give the checkpoint: ckpt=path/to/last.ckpt")
     if opts.get("decode", DECODERS[0]) not in DECODERS:
@@ -146,43 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     try:
-        opts = parse_args(argv)
-        responder = Responder(opts.pop("ckpt"))
-        torch.manual_seed(opts.pop("seed", 0))
-        in_path, out_path = opts.pop("input", None), opts.pop("output", "-")
-        decode, batch_size = opts.pop("decode", None), opts.pop("batch_size", 64)
-        simulation, turns = opts.pop("simulate", False), opts.pop("turns", 5)
-        if simulation:
-            if in_path is None:
-                raise ChatError('simulate=true needs the first message: input="how are you ?" (or a file of them)')
-            lines = (read_text(in_path, what="input file", allow_empty=True).splitlines() if Path(in_path).is_file()
-                     else [in_path])
-            dialogues = responder.simulate(lines, turns, decode, batch_size, **opts) if lines else []
-            text = "".join(format_dialogue(m, d) for m, d in zip(lines, dialogues))
-            if out_path == "-":
-                sys.stdout.write(text)
-            else:
-                Path(out_path).write_text(text, encoding="utf-8")
-            return 0
-        if in_path is not None:
-            lines = read_text(in_path, what="input file", allow_empty=True).splitlines()
-            responses = responder.respond(lines, decode, batch_size, **opts) if lines else []
-            text = "".join(f"{r}\n" for r in responses)
-            if out_path == "-":
-                sys.stdout.write(text)
-            else:
-                Path(out_path).write_text(text, encoding="utf-8")
-            return 0
-        print("textgan chat: type a line and press enter (Ctrl-D or /quit to stop).", file=sys.stderr)
-        prompt = "> " if sys.stdin.isatty() else ""  # piped input: responses only, one per line
-        while True:
-            try:
-                line = input(prompt)
-            except EOFError:
-                return 0
-            if line.strip() == "/quit":
-                return 0
-            print(responder.respond([line], decode, 1, **opts)[0], flush=True)
+        return run(parse_args(argv))
     except Exception as ex:
         status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
         if status is None:
@@ -190,5 +165,58 @@ def main(argv: list[str] | None = None) -> int:
         return status
 
 
+def run(opts: dict) -> int:
+    """Answer (or simulate) as `opts` say (see the module docstring); the exit status."""
+    responder = Responder(opts.pop("ckpt"))
+    torch.manual_seed(opts.pop("seed", 0))
+    in_path, out_path = opts.pop("input", None), opts.pop("out", None) or "-"
+    decode, batch_size = opts.pop("decode", None), opts.pop("batch_size", 64)
+    simulation, turns = opts.pop("simulate", False), opts.pop("turns", 5)
+    if simulation:
+        if in_path is None:
+            raise ChatError('simulate=true needs the first message: input="how are you ?" (or a file of them)')
+        lines = (read_text(in_path, what="input file", allow_empty=True).splitlines() if Path(in_path).is_file()
+                 else [in_path])
+        dialogues = responder.simulate(lines, turns, decode, batch_size, **opts) if lines else []
+        text = "".join(format_dialogue(m, d) for m, d in zip(lines, dialogues))
+        if out_path == "-":
+            sys.stdout.write(text)
+        else:
+            Path(out_path).write_text(text, encoding="utf-8")
+        return 0
+    if in_path is not None:
+        lines = read_text(in_path, what="input file", allow_empty=True).splitlines()
+        responses = responder.respond(lines, decode, batch_size, **opts) if lines else []
+        text = "".join(f"{r}\n" for r in responses)
+        if out_path == "-":
+            sys.stdout.write(text)
+        else:
+            Path(out_path).write_text(text, encoding="utf-8")
+        return 0
+    print("textgan chat: type a line and press enter (Ctrl-D or /quit to stop).", file=sys.stderr)
+    prompt = "> " if sys.stdin.isatty() else ""  # piped input: responses only, one per line
+    while True:
+        try:
+            line = input(prompt)
+        except EOFError:
+            return 0
+        if line.strip() == "/quit":
+            return 0
+        print(responder.respond([line], decode, 1, **opts)[0], flush=True)
+
+
+def task(cfg: DictConfig) -> int:
+    """The Hydra job: `conf/chat.yaml` + overrides (null: the run's own setting) -> checked options -> `run`."""
+    opts = check_opts({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if v is not None})
+    if is_multirun():
+        opts["out"] = job_output(opts.get("out"))
+    return run(opts)
+
+
+def cli() -> None:
+    """`textgan-chat` / `python -m textgan.chat`: the `@hydra.main` app over `conf/chat.yaml`."""
+    run_tool("chat", task, [k for k in OPTIONS if k != "output"], ChatError, renamed={"output": "out"})
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -28,7 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from textgan.errors import ConfigError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 _SPECIAL_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
 # top-level keys of conf/config.yaml: allowed types (None allowed where listed)

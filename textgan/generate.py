@@ -19,24 +19,16 @@ import sys
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+import yaml
+from omegaconf import DictConfig, OmegaConf
 
 from textgan.errors import UserError, handle
 from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, check_value
+from textgan.tool_cli import CONF_DIR, job_output, run_tool
 
-DEFAULTS = {
-    "ckpt": None,  # checkpoint file (last.ckpt / best.ckpt / interrupted.ckpt of any run)
-    "num_samples": 1000,
-    "decode": "sample",  # sample | greedy
-    "temperature": 1.0,
-    "top_k": 0,  # 0: no top-k filtering
-    "top_p": 1.0,  # 1.0: no nucleus filtering
-    "seed": 0,
-    "out": None,  # output file (None: stdout)
-    "layout": "line",  # line | poem
-    "device": "auto",  # auto | cpu | cuda
-    "batch_size": 1024,
-}
+CONFIG = "generate"  # conf/generate.yaml: the options and their defaults
+DEFAULTS: dict = {k: v for k, v in yaml.safe_load(
+    (CONF_DIR / f"{CONFIG}.yaml").read_text(encoding="utf-8")).items() if k not in ("defaults", "hydra")}
 DECODES = ("sample", "greedy")
 LAYOUTS = ("line", "poem")
 DEVICES = ("auto", "cpu", "cuda")
@@ -71,7 +63,11 @@ def parse_args(argv: list[str]) -> dict:
     unknown = sorted(set(given) - set(DEFAULTS))
     if unknown:
         raise GenerateError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(DEFAULTS)}")
-    args = {**DEFAULTS, **given}
+    return check_args({**DEFAULTS, **given})
+
+
+def check_args(args: dict) -> dict:
+    """The values of every option (before the checkpoint is read); `args` back."""
     if not args["ckpt"]:
         raise GenerateError("ckpt=PATH is required (a checkpoint of any run, e.g. outputs/.../checkpoints/last.ckpt)")
     if args["decode"] not in DECODES:
@@ -140,25 +136,46 @@ def format_texts(texts: list[str], layout: str) -> str:
     return "".join(t.replace("\n", " ") + "\n" for t in texts)
 
 
+def run(args: dict) -> int:
+    """Decode `args["num_samples"]` samples of `args["ckpt"]` into `args["out"]` (stdout if None)."""
+    device = args["device"]
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    method = load_method(args["ckpt"], device)
+    if not hasattr(method, "generate") or getattr(method, "conditional", False):
+        raise GenerateError("this checkpoint's method is conditional (dialogue): use textgan.chat instead")
+    text = format_texts(generate_texts(method, args), args["layout"])
+    if args["out"]:
+        Path(args["out"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(args["out"]).write_text(text, encoding="utf-8")
+        print(f"wrote {args['num_samples']} samples to {args['out']}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    """`key=value` (or `--key value`) command line -> exit status, without Hydra (tests, scripts)."""
     try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-        device = args["device"]
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        method = load_method(args["ckpt"], device)
-        if not hasattr(method, "generate") or getattr(method, "conditional", False):
-            raise GenerateError("this checkpoint's method is conditional (dialogue): use textgan.chat instead")
-        text = format_texts(generate_texts(method, args), args["layout"])
-        if args["out"]:
-            Path(args["out"]).parent.mkdir(parents=True, exist_ok=True)
-            Path(args["out"]).write_text(text, encoding="utf-8")
-            print(f"wrote {args['num_samples']} samples to {args['out']}", file=sys.stderr)
-        else:
-            sys.stdout.write(text)
+        return run(parse_args(sys.argv[1:] if argv is None else argv))
     except Exception as ex:
         status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
         if status is None:
             raise
         return status
-    return 0
+
+
+def task(cfg: DictConfig) -> int:
+    """The Hydra job: `conf/generate.yaml` + overrides -> checked options -> `run`."""
+    args = check_args(OmegaConf.to_container(cfg, resolve=True))
+    args["out"] = job_output(args["out"])
+    return run(args)
+
+
+def cli() -> None:
+    """`textgan-generate` / `python -m textgan.generate`: the `@hydra.main` app over `conf/generate.yaml`."""
+    run_tool(CONFIG, task, list(DEFAULTS), GenerateError, renamed={"output": "out"})
+
+
+if __name__ == "__main__":
+    cli()

@@ -32,7 +32,7 @@ from omegaconf.errors import OmegaConfBaseException
 from textgan.errors import ConfigError
 from textgan.ranges import PositiveInt, check_arguments, check_value
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 TOP_LEVEL_RANGES = {"eval_every": PositiveInt, "num_threads": PositiveInt}
 DATA_KINDS = {"sequences": "unconditional token sequences", "pairs": "(context, response) pairs"}
 DATA_PARALLEL_CONFIGS = "trainer=ddp (trainer=ddp_spawn inside a multirun)"

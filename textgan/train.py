@@ -153,7 +153,7 @@ def _resync_csv_loggers(loggers: list) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ compose
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 
 def compose_config(overrides: list[str], output_dir: str | os.PathLike) -> DictConfig:

@@ -62,7 +62,7 @@ def build_config(out: Path):
         f"model.generator.dim={WIDTH}",
         "method.epochs=1000",
     ]
-    if (REPO / "conf" / "data" / "char_text.yaml").exists():
+    if (REPO / "textgan" / "conf" / "data" / "char_text.yaml").exists():
         return compose(
             [*common, "data=char_text", "data.seq_len=32", "data.add_eos=false", "data.batch_size=64"], out
         ), "char_text"

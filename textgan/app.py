@@ -1,0 +1,65 @@
+"""The training app: `@hydra.main` over the package's `conf/config.yaml` (behind `run.py` of a checkout and the
+`textgan-train` console script of an installed package).
+
+Every user mistake is one line on stderr (`error: <problem>; <fix>`, exit status 2, `textgan/errors.py`):
+config mistakes, values out of range and method/data pairings that do not fit before Hydra starts (nothing is
+written); bad corpus files, a checkpoint of another model, an output dir that is read-only or full when they are
+met. A run stopped by a NaN prints one line too (exit status 1; the full story is in the run's log).
+`HYDRA_FULL_ERROR=1` shows the traceback instead.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # an absolute path: a file, not a module, for Hydra
+log = logging.getLogger("run")  # the name run.py always logged under
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def main(cfg: DictConfig) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from textgan import errors
+    from textgan.train import train
+
+    try:
+        return train(cfg)
+    except Exception as ex:
+        status = errors.handle(ex)
+        if status is None or str(HydraConfig.get().mode) == "RunMode.MULTIRUN":
+            raise  # a bug keeps its traceback; in a sweep the launcher / sweeper records the failed job
+        sys.exit(status)
+
+
+def check_command_line(argv: list[str]) -> None:
+    """One-line errors for config mistakes, before Hydra composes (skipped for Hydra's own flags and for the
+    processes Lightning's DDP launcher starts with `-cp/-cn`)."""
+    if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
+        return
+    from textgan import errors
+    from textgan.config_validation import check_overrides
+    from textgan.preflight import check_output_dir
+
+    overrides = [a for a in argv if not a.startswith("-")]
+    try:
+        check_overrides(overrides)
+        check_output_dir(overrides, multirun=any(a in ("-m", "--multirun") for a in argv))
+    except Exception as ex:
+        status = errors.handle(ex)
+        if status is None:
+            raise
+        sys.exit(status)
+
+
+def cli() -> None:
+    """`textgan-train` (and `python run.py` of a checkout): one-line config errors first, then Hydra."""
+    check_command_line(sys.argv[1:])
+    main()
+
+
+if __name__ == "__main__":
+    cli()
