@@ -21,7 +21,7 @@ def make_seqgan(positives: torch.Tensor, negatives: torch.Tensor, batches: int, 
     vocab = Vocabulary([str(i) for i in range(V)], specials=())
     m = SeqGAN(vocab, partial(LSTMGenerator, embed_dim=4, hidden_dim=4),
                partial(CNNDiscriminator, embed_dim=4, filter_sizes=[1, 2], num_filters=[3, 3], dropout=0.25),
-               seq_len=T, **kw)
+               seq_len=T, **{"fast_discriminator": False, **kw})  # the spy below watches D.forward
     opts = [torch.optim.SGD(m.generator.parameters(), lr=0.0), torch.optim.SGD(m.generator.parameters(), lr=0.0),
             torch.optim.SGD(m.discriminator.parameters(), lr=0.01)]
     m.optimizers = lambda: opts
