@@ -127,6 +127,7 @@ def test_adversarial_round_d_steps_pools_with_dropout_in_d_training_only():
         return prob_real(tokens, *args, **kwargs)
 
     m.discriminator.prob_real = spy_reward
+    m.reward = spy_reward  # SeqGAN binds its reward (here D.prob_real) when it is built
     m.generator.sample = lambda n, seq_len, **kw: neg[:n]
     m.train()
     run_round(m, 4)

@@ -50,7 +50,8 @@ def main() -> None:
         "every row is the mean ± sample std (ddof=1) of the per-seed values in `results.md` / `results_seed<N>.md`, "
         "which describe the metrics, the budget and what was shortened. Training wall time per seed (s): "
         + ", ".join(f"{s}: {w:.0f}" for s, w in walls.items())
-        + " (2-core CPU shared with other jobs, 1 thread per run). Written by `aggregate_seeds.py`; all three seeds ran the code of commit f877a19 "
+        + " (2-core CPU shared with other jobs, 1 thread per run). Written by `aggregate_seeds.py`; all three "
+        "seeds ran the code of commit f877a19 "
         "(the RL chatbot's branch, before it was merged with the other work of 2026-12-01), the same code for "
         "every seed.",
         "",
