@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from textgan.data.download import read_text
 from textgan.data.tokenize import encode_padded, fit_length, tokenize
 from textgan.decoding import DECODERS
-from textgan.errors import UserError, handle
+from textgan.errors import UserError, run_with_one_line_errors
 from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, base_type, check_value
 from textgan.tool_cli import is_multirun, job_output, run_tool
 
@@ -156,13 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(a in ("-h", "--help", "help") for a in argv):
         print(USAGE)
         return 0
-    try:
-        return run(parse_args(argv))
-    except Exception as ex:
-        status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
-        if status is None:
-            raise
-        return status
+    return run_with_one_line_errors(lambda: run(parse_args(argv)))  # one line for a user's mistake
 
 
 def run(opts: dict) -> int:

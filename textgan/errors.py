@@ -21,7 +21,8 @@ import logging
 import os
 import re
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 
 class UserError(Exception):
@@ -120,3 +121,15 @@ def handle(ex: BaseException, stream: TextIO | None = None) -> int | None:
     print(line, file=stream or sys.stderr, flush=True)
     _to_log_files(line)
     return exit_status(ex)
+
+
+def run_with_one_line_errors(fn: Callable[..., int], *args: Any) -> int:
+    """`fn(*args)`'s exit status; a user's mistake raised inside it is one line and its status (`handle`), a bug
+    keeps its traceback."""
+    try:
+        return fn(*args)
+    except Exception as ex:
+        status = handle(ex)
+        if status is None:
+            raise
+        return status

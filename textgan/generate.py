@@ -22,7 +22,7 @@ import torch
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from textgan.errors import UserError, handle
+from textgan.errors import UserError, run_with_one_line_errors
 from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, check_value
 from textgan.tool_cli import CONF_DIR, job_output, run_tool
 
@@ -156,13 +156,8 @@ def run(args: dict) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`key=value` (or `--key value`) command line -> exit status, without Hydra (tests, scripts)."""
-    try:
-        return run(parse_args(sys.argv[1:] if argv is None else argv))
-    except Exception as ex:
-        status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
-        if status is None:
-            raise
-        return status
+    argv = sys.argv[1:] if argv is None else argv
+    return run_with_one_line_errors(lambda: run(parse_args(argv)))  # one line for a user's mistake
 
 
 def task(cfg: DictConfig) -> int:
