@@ -21,7 +21,10 @@ metric: the mean curve over the group's seeds against `val/epoch` (or the csv's 
 standard deviation and dotted lines where a new training phase starts.
 `--quality-diversity 0.5:1.5:0.1` also draws the sweep's quality-diversity plane (`textgan.evaluate.sweep_plane`:
 one curve per group, the mean over its seeds' `checkpoints/last.ckpt` at each sampling temperature) into
-`report/quality_diversity/`.
+`report/quality_diversity/`. `--curves end_g_pretrain:MLE last:SeqGAN` draws other checkpoints of each job (here
+SeqGAN's generator after its MLE pre-training beside its final one); `--baseline MLE` adds the calibrated table
+(`textgan.calibration`: the data's floor and ceiling, every curve at T = 1, the baseline at each curve's diversity)
+with the paper's figures from `--paper FILE` beside them.
 """
 
 from __future__ import annotations
@@ -233,31 +236,78 @@ def plot_curves(jobs: list[Job], metric: str, path: Path) -> Path | None:
     return path
 
 
-def quality_diversity_section(jobs: list[Job], temperatures: str, out: Path, num_samples: int = 10_000) -> str:
-    """The sweep's quality-diversity plane (`textgan.evaluate.sweep_plane`): one curve per group of the swept
-    keys, the mean over its seeds' `checkpoints/last.ckpt` at every temperature; returns the markdown lines."""
-    from textgan.evaluate import parse_temperatures, sweep_plane
+def parse_curves(specs: list[str] | None) -> list[tuple[str, str]]:
+    """`["last:SeqGAN", "end_g_pretrain:MLE"]` -> [(checkpoint file stem, curve name)]; default `[("last", "")]`
+    (each group's `checkpoints/last.ckpt`, named by the group)."""
+    if not specs:
+        return [("last", "")]
+    curves = []
+    for spec in specs:
+        stem, sep, name = spec.partition(":")
+        if not stem or not sep or not name:
+            raise ReportError(f"--curves {spec}: write STEM:NAME, e.g. end_g_pretrain:MLE (checkpoints/STEM.ckpt)")
+        curves.append((stem.removesuffix(".ckpt"), name))
+    return curves
 
+
+def checkpoint_groups(jobs: list[Job], curves: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Curve label -> the checkpoints of its runs, in job order: one curve per group of the swept keys and
+    per `curves` entry (checkpoint stem, name); a group without swept keys is named by the entry alone."""
     keys = swept_keys(jobs)
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for values, members in group_jobs(jobs, keys).items():
-        ckpts = [str(j.path / "checkpoints" / "last.ckpt") for j in members
-                 if (j.path / "checkpoints" / "last.ckpt").is_file()]
-        if ckpts:
-            groups[", ".join(f"{k}={v}" for k, v in zip(keys, values)) or "all"] = ckpts
+        group = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
+        for stem, name in curves:
+            ckpts = [str(j.path / "checkpoints" / f"{stem}.ckpt") for j in members
+                     if (j.path / "checkpoints" / f"{stem}.ckpt").is_file()]
+            label = " ".join(part for part in (group, name) if part) or "all"
+            if ckpts:
+                groups[label] = ckpts
+    return groups
+
+
+def quality_diversity_section(jobs: list[Job], temperatures: str, out: Path, num_samples: int = 10_000,
+                              curves: list[str] | None = None, baseline: str | None = None,
+                              paper: Path | None = None) -> str:
+    """The sweep's quality-diversity plane (`textgan.evaluate`): one curve per group of the swept keys (and per
+    `--curves` checkpoint), the mean over its seeds at every temperature; with `baseline`, also the calibrated
+    table (`textgan.calibration`: floor, ceiling, every curve at T = 1, `baseline` at each curve's diversity).
+    Returns the markdown lines."""
+    from textgan.evaluate import mean_over_runs, parse_temperatures, sweep_plane, write_plane
+
+    groups = checkpoint_groups(jobs, parse_curves(curves))
     if not groups:
-        return "No job has checkpoints/last.ckpt: no quality-diversity plane.\n"
-    _, csv_path, png = sweep_plane(groups, parse_temperatures(temperatures), out / "quality_diversity",
-                                   num_samples=num_samples)
-    lines = [f"Quality-diversity: mean over seeds at temperatures {temperatures} ({num_samples} samples per point): "
-             f"[{csv_path.relative_to(out)}]({csv_path.relative_to(out)})", ""]
+        return "No job has the checkpoints asked for: no quality-diversity plane.\n"
+    lines = []
+    if baseline:
+        from textgan.calibration import calibration_table, write_table
+
+        if baseline not in groups:
+            raise ReportError(f"--baseline {baseline}: no such curve; the curves are {', '.join(groups)}")
+        figures = yaml.safe_load(paper.read_text(encoding="utf-8")) if paper else None
+        rows, axes, points = calibration_table(groups, baseline, parse_temperatures(temperatures), num_samples)
+        md, _ = write_table(rows, axes, out / "calibration", (figures or {}).get("rows"),
+                            (figures or {}).get("metric"))
+        lines += [f"## Calibrated table ({num_samples} samples per row, mean ± std over runs; "
+                  f"[calibration.csv]({(out / 'calibration' / 'calibration.csv').relative_to(out)}))", "",
+                  md.read_text(encoding="utf-8"), ""]
+        curves_only = [p for p in points if p.temperature is not None]
+        real = [p for p in points if p.temperature is None and p.label != "uniform random tokens"]
+        csv_path, png = write_plane(real + mean_over_runs(curves_only), out / "quality_diversity", 2,
+                                    "quality–diversity, mean over seeds (labels: temperature)")
+    else:
+        _, csv_path, png = sweep_plane(groups, parse_temperatures(temperatures), out / "quality_diversity",
+                                       num_samples=num_samples)
+    lines += [f"Quality-diversity: mean over seeds at temperatures {temperatures} ({num_samples} samples per "
+              f"point): [{csv_path.relative_to(out)}]({csv_path.relative_to(out)})", ""]
     if png is not None:
         lines.append(f"![quality-diversity]({png.relative_to(out)})\n")
     return "\n".join(lines)
 
 
 def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | None = None,
-                 quality_diversity: str | None = None, qd_samples: int = 10_000, allow_mixed: bool = False) -> Path:
+                 quality_diversity: str | None = None, qd_samples: int = 10_000, allow_mixed: bool = False,
+                 curves: list[str] | None = None, baseline: str | None = None, paper: Path | None = None) -> Path:
     """Write `report.md`, `report.csv` and the curve PNGs for the sweep in `sweep_dir` (with `quality_diversity`,
     a temperature range: also the sweep's quality-diversity plane); returns the markdown file. Raises
     `ReportError` for a folder without jobs or (unless `allow_mixed`) one that mixes sweeps."""
@@ -283,13 +333,14 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
     text.append(summary_table(jobs, metrics))
     csv_path = out / "report.csv"
     summary_frame(jobs, metrics).to_csv(csv_path, index=False)
-    curves = sorted({m for j in jobs for m in j.curves})
-    for metric in curves:
+    for metric in sorted({m for j in jobs for m in j.curves}):
         png = plot_curves(jobs, metric, out / f"{metric.replace('/', '_')}.png")
         if png is not None:
             text.append(f"![{metric}]({png.name})\n")
     if quality_diversity:
-        text.append(quality_diversity_section(jobs, quality_diversity, out, qd_samples))
+        text.append(quality_diversity_section(jobs, quality_diversity, out, qd_samples, curves, baseline, paper))
+    elif baseline or curves:
+        raise ReportError("--curves / --baseline need --quality-diversity TEMPERATURES (the temperatures to match at)")
     report = out / "report.md"
     report.write_text("\n".join(text), encoding="utf-8")
     return report
@@ -306,13 +357,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="also draw the quality-diversity plane at these sampling temperatures "
                              "(start:stop:step or a list, e.g. 0.5:1.5:0.1; textgan.evaluate)")
     parser.add_argument("--qd-samples", type=int, default=10_000, help="samples per quality-diversity point")
+    parser.add_argument("--curves", nargs="*", default=None, metavar="STEM:NAME",
+                        help="checkpoints per job to draw, e.g. end_g_pretrain:MLE last:SeqGAN (default: last)")
+    parser.add_argument("--baseline", default=None, metavar="CURVE",
+                        help="also write the calibrated table: floor, ceiling, each curve at T=1 and this curve "
+                             "at each other curve's diversity (textgan.calibration)")
+    parser.add_argument("--paper", type=Path, default=None, metavar="YAML",
+                        help="the paper's figures for the calibrated table: {metric: NAME, rows: {CURVE: VALUE}}")
     args = parser.parse_args(argv)
     if pd is None:
         print('error: the report needs pandas: pip install -e ".[report]"', file=sys.stderr)
         return 2
     try:
         report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples,
-                              allow_mixed=args.allow_mixed)
+                              allow_mixed=args.allow_mixed, curves=args.curves, baseline=args.baseline,
+                              paper=args.paper)
     except Exception as ex:
         status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
         if status is None:
