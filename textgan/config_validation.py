@@ -24,17 +24,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from textgan.compose import CONF_DIR, compose
 from textgan.errors import ConfigError
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"
 HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}  # instantiate's own, not parameters
 
 
@@ -174,15 +172,6 @@ def validate_config(cfg: DictConfig) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- overrides
-def _compose(overrides: list[str], config_dir: Path) -> DictConfig:
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(config_dir)):
-            return compose("config", overrides=overrides)
-    finally:
-        GlobalHydra.instance().clear()
-
-
 def _is_group(key: str, config_dir: Path) -> bool:
     return "/" in key or (config_dir / key.split("@")[0]).is_dir()
 
@@ -198,7 +187,7 @@ def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
         return (f"{group}={option}: unknown option of group '{group}'{_did_you_mean(option, options)}; "
                 f"choose one of: {', '.join(options)}")
     try:  # the config of the same group choices, without the overrides of keys
-        base = _compose([o.input_line for o in parsed if _is_group(o.key_or_group, config_dir)
+        base = compose([o.input_line for o in parsed if _is_group(o.key_or_group, config_dir)
                          and not o.is_add() and not o.is_delete()], config_dir)
     except HydraException:
         base = None
@@ -238,7 +227,7 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
                 key_values.append((o.key_or_group, value))
     for n, variant in enumerate(variants):
         try:
-            cfg = _compose(variant, config_dir)
+            cfg = compose(variant, config_dir)
         except (HydraException, OmegaConfBaseException) as ex:
             raise ConfigError(_explain(ex, OverridesParser.create().parse_overrides(variant), config_dir)) from None
         validate_config(cfg)
