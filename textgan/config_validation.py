@@ -38,17 +38,18 @@ HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}  # 
 
 @dataclasses.dataclass
 class RunSettings:
-    """The schema of the top-level settings of `conf/config.yaml` (the groups are checked by their `_target_`)."""
+    """The types of the top-level settings of `conf/config.yaml` (their values live there; the config groups are
+    checked by their `_target_`s). A schema only: never built."""
 
-    sweep_name: str = "sweep"
-    seed: int | None = 12345
-    test: bool = True
-    ckpt_path: str | None = None
-    num_threads: int | None = None
-    keep_freed_memory: bool = True
-    eval_every: int = 5
-    optimized_metric: str = "val/nll_oracle"
-    optimized_mode: Literal["min", "max"] = "min"
+    sweep_name: str
+    seed: int | None
+    test: bool
+    ckpt_path: str | None
+    num_threads: int | None
+    keep_freed_memory: bool
+    eval_every: int
+    optimized_metric: str
+    optimized_mode: Literal["min", "max"]
 
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
