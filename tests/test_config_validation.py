@@ -77,3 +77,35 @@ def test_missing_checkpoint_file_is_a_config_error(tmp_path):
     cfg = compose_config(["method=mle", "debug=smoke", f"ckpt_path={tmp_path}/nowhere.ckpt"], tmp_path / "run")
     with pytest.raises(ConfigError, match="nowhere.ckpt: no such checkpoint file"):
         train(cfg)
+
+
+def test_partial_and_nested_targets_are_checked_against_their_callable(tmp_path):
+    # a `_partial_` node (an optimizer a method completes with its parameters) is checked like any `_target_` node
+    adam = "{_target_: torch.optim.Adam, _partial_: true, lrr: 0.1}"
+    cfg = compose_config(["method=mle", "debug=smoke", f"+callbacks.optimizer={adam}"], tmp_path)
+    with pytest.raises(ConfigError, match=r"unknown key 'callbacks.optimizer.lrr' for torch.optim.Adam "
+                                          r"\(did you mean lr\?\)"):
+        validate_config(cfg)
+    cfg = compose_config(["method=mle", "debug=smoke", "+callbacks.nowhere={_target_: textgan.no_such.Thing}"],
+                         tmp_path)
+    with pytest.raises(ConfigError, match=r"^callbacks.nowhere._target_: cannot import 'textgan.no_such.Thing'"):
+        validate_config(cfg)
+
+
+@pytest.mark.parametrize("flags", [["-m"], ["--cfg", "job"], ["--cfg=job", "--resolve"], ["-c", "all", "-p", "method"]])
+def test_command_line_is_checked_with_hydras_config_flags(flags, capsys):
+    from textgan.app import check_command_line
+
+    with pytest.raises(SystemExit) as info:
+        check_command_line([*flags, "method=seqgn"])
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and err.count("\n") == 0
+    assert err.startswith("error: method=seqgn: unknown option of group 'method' (did you mean seqgan?)")
+
+
+def test_command_line_of_another_primary_config_is_left_to_hydra():
+    from textgan.app import check_command_line
+
+    # Lightning's DDP launcher starts `run.py -cp <run dir>/.hydra -cn config.yaml ...`: not conf/config.yaml
+    assert check_command_line(["-cp", "/nowhere/.hydra", "-cn", "config.yaml", "method=seqgn"]) is None
+    assert check_command_line(["--help"]) is None

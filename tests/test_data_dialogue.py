@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from textgan.data import dialogue as dlg
-from textgan.data.dialogue import DialogueDataModule, chatterbot_pairs, dailydialog_pairs, pairs_to_tsv
+from textgan.data import dialogue_corpora as dlg
+from textgan.data.dialogue import DialogueDataModule
+from textgan.data.dialogue_corpora import chatterbot_pairs, dailydialog_pairs, pairs_to_tsv
 from textgan.data.download import DataFileError
 
 
@@ -146,6 +147,23 @@ def test_datamodule_batches_lengths_and_vocab(tmp_path):
     dropped.setup()
     assert len(dropped.train_responses_ids) == 3  # only ("c", "y") x 3 fits
 
+
+def test_splits_are_one_dict_of_context_and_response_ids(tmp_path):
+    train = write_pairs(tmp_path / "train.tsv", [("a b", "x"), ("b", "y z")])
+    test = write_pairs(tmp_path / "test.tsv", [("a", "z"), ("b", "x")])
+    dm = DialogueDataModule(str(tmp_path), corpus="file", path=str(train), test_path=str(test),
+                            max_context_len=2, max_response_len=2, batch_size=8, progress=False)
+    dm.setup()
+    v = dm.vocab
+    assert set(dm.ids) == {"train", "val", "test"}
+    assert dm.ids["val"] is dm.ids["test"]  # no validation split in the files: validation reads the test split
+    contexts, responses = dm.ids["test"]
+    assert contexts.tolist() == [[v.stoi["a"], v.eos_id, v.pad_id], [v.stoi["b"], v.eos_id, v.pad_id]]
+    assert responses.tolist() == [[v.stoi["z"], v.eos_id, v.pad_id], [v.stoi["x"], v.eos_id, v.pad_id]]
+    assert dm.test_contexts_ids is contexts and dm.val_responses_ids is responses  # the parts' old names
+    assert dm.train_tokens is dm.ids["train"].responses and dm.test_tokens is responses
+    batch = next(iter(dm.test_dataloader()))
+    assert batch[0].tolist() == contexts.tolist() and batch[1].tolist() == responses.tolist()
 
 def test_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="max_response_len"):

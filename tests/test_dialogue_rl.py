@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from textgan.data.dialogue import DialogueDataModule, consecutive_pairs, pairs_to_tsv, rebuild_dialogues
+from textgan.data.dialogue import DialogueDataModule
+from textgan.data.dialogue_corpora import consecutive_pairs, pairs_to_tsv, rebuild_dialogues
 from textgan.data.vocab import Vocabulary
 from textgan.decoding import sample_decode
 from textgan.methods.dialogue_rl import DialogueRL, prefix_length, simulated_turns

@@ -13,7 +13,8 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 from textgan.callbacks.checkpointing import AtomicCheckpointIO
-from textgan.train import find_last_checkpoint, train
+from textgan.resume import find_last_checkpoint
+from textgan.train import train
 
 from conftest import compose_config, read_metrics
 

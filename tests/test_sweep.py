@@ -49,7 +49,8 @@ def test_wandb_group_is_the_sweep_for_every_job(tmp_path):
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
 
-    from textgan.train import CONF_DIR, _configure_wandb
+    from textgan.compose import CONF_DIR
+    from textgan.wandb_run import configure_wandb
 
     groups = []
     for job in ("0_method=mle,seed=1", "3_method=seqgan,seed=2"):
@@ -64,7 +65,7 @@ def test_wandb_group_is_the_sweep_for_every_job(tmp_path):
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):
             del cfg["hydra"]
-        _configure_wandb(cfg)
+        configure_wandb(cfg)
         groups.append(cfg.logger.wandb.group)
     assert groups == ["cmp/2026-01-01_00-00-00_abcdef"] * 2
 

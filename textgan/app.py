@@ -35,19 +35,37 @@ def main(cfg: DictConfig) -> float | None:
         sys.exit(status)
 
 
+# Hydra's flags that leave the composed config as it is (a value follows the first two); any other flag asks
+# Hydra for something else (help, info, shell completion) or for another primary config (`-cp/-cn`: the processes
+# Lightning's DDP launcher starts), and Hydra or `train()`'s own `validate_config` answers it
+_CONFIG_FLAGS_WITH_VALUE = ("--cfg", "-c", "--package", "-p")
+_CONFIG_FLAGS = ("-m", "--multirun", "--run", "-r", "--resolve")
+
+
 def check_command_line(argv: list[str]) -> None:
-    """One-line errors for config mistakes, before Hydra composes (skipped for Hydra's own flags and for the
-    processes Lightning's DDP launcher starts with `-cp/-cn`)."""
-    if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
-        return
+    """One-line errors for config mistakes of a command line (`-m` and `--cfg` ones too) before Hydra composes
+    and creates a run dir."""
+    overrides, flags, values = [], set(), iter(argv)
+    for arg in values:
+        flag = arg.split("=", 1)[0]
+        if flag in _CONFIG_FLAGS_WITH_VALUE:
+            flags.add(flag)
+            if "=" not in arg:
+                next(values, None)
+        elif arg in _CONFIG_FLAGS:
+            flags.add(arg)
+        elif arg.startswith("-"):
+            return
+        else:
+            overrides.append(arg)
     from textgan import errors
     from textgan.config_validation import check_overrides
     from textgan.preflight import check_output_dir
 
-    overrides = [a for a in argv if not a.startswith("-")]
     try:
         check_overrides(overrides)
-        check_output_dir(overrides, multirun=any(a in ("-m", "--multirun") for a in argv))
+        if not flags & {"--cfg", "-c"}:  # `--cfg` prints the config and creates no dir
+            check_output_dir(overrides, multirun=bool(flags & {"-m", "--multirun"}))
     except Exception as ex:
         status = errors.handle(ex)
         if status is None:

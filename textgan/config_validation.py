@@ -1,320 +1,248 @@
 """Config mistakes as one-line errors: unknown option of a group, unknown key, wrong type or value.
 
-Two checks:
-
-- `check_overrides(overrides)` composes the config the way `run.py` will (each value of a sweep separately) and
-  turns Hydra's composition errors into `ConfigError`s that name the key and the valid choices
-  (`method=seqgn: unknown option of group 'method'; choose one of: mle, seqgan, wgan_gp (did you mean seqgan?)`).
-- `validate_config(cfg)` checks the composed config against the code: every key of a node with a `_target_` must
-  be a parameter of that class or function, and a value must fit the parameter's annotation (int, float, bool,
-  str, lists, `Literal[...]` choices, unions of those); the top-level keys have a small schema of their own.
-
-`run.py` runs both before Hydra starts the job; `train.py` runs `validate_config` (so API users get it too).
+- `validate_config(cfg)` checks a composed config against the code, generically: every node with a `_target_`
+  (a `_partial_` one too) is checked against the signature of the callable it names, the top-level settings
+  against the `RunSettings` dataclass, in the same way: a key must be a parameter, a value must fit the
+  parameter's annotation (int, float, bool, str, lists, `Literal[...]` choices, unions of those); then
+  `textgan.preflight` (missing values, ranges, method/data pairing). `train()` runs it, so every way into a run
+  (`run.py`, `-m` jobs, tests, the Python API) is checked the same.
+- `check_overrides(overrides)` composes a command line as Hydra will (each value of a swept group once) and
+  validates the result, so that `run.py` can refuse a mistake before Hydra creates a run dir; Hydra's own
+  composition errors become one line from the exception's fields (`MissingConfigException.options`, the
+  OmegaConf error's `full_key`), with a "did you mean" from `difflib`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from hydra.utils import get_object
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from textgan.compose import CONF_DIR, compose
 from textgan.errors import ConfigError
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"
-_SPECIAL_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
-
-# top-level keys of conf/config.yaml: allowed types (None allowed where listed)
-TOP_LEVEL_SCHEMA: dict[str, tuple] = {
-    "sweep_name": (str,),
-    "seed": (int, type(None)),
-    "test": (bool,),
-    "ckpt_path": (str, type(None)),
-    "num_threads": (int, type(None)),
-    "keep_freed_memory": (bool,),
-    "eval_every": (int,),
-    "optimized_metric": (str,),
-    "optimized_mode": ("min", "max"),
-}
+HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}  # instantiate's own, not parameters
 
 
-def _did_you_mean(word: str, choices) -> str:
+@dataclasses.dataclass
+class RunSettings:
+    """The types of the top-level settings of `conf/config.yaml` (their values live there; the config groups are
+    checked by their `_target_`s). A schema only: never built."""
+
+    sweep_name: str
+    seed: int | None
+    test: bool
+    ckpt_path: str | None
+    num_threads: int | None
+    keep_freed_memory: bool
+    eval_every: int
+    optimized_metric: str
+    optimized_mode: Literal["min", "max"]
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
 def group_options(group: str, config_dir: Path = CONF_DIR) -> list[str]:
     """The options of config group `group` (e.g. "method" -> ["mle", "seqgan"]), from `conf/<group>/*.yaml`."""
-    folder = config_dir / group
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    return sorted(p.stem for p in (config_dir / group).glob("*.yaml"))
 
 
 # ---------------------------------------------------------------------------------------------- composed config
-def _annotation_accepts(annotation: Any, value: Any) -> bool | None:
-    """True/False when `annotation` can be checked against `value`; None when it cannot (accept)."""
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return None
+def _accepts(annotation: Any, value: Any) -> bool | None:
+    """True/False when `annotation` can be checked against `value`; None when it cannot (then it is accepted)."""
     origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
-        return value in typing.get_args(annotation) or str(value) in [str(a) for a in typing.get_args(annotation)]
+    if origin is Literal:
+        return str(value) in [str(a) for a in typing.get_args(annotation)]
     if origin in (typing.Union, types.UnionType):
-        verdicts = [_annotation_accepts(a, value) for a in typing.get_args(annotation)]
-        if any(v is None for v in verdicts):
-            return None if not any(verdicts) else True
-        return any(verdicts)
+        verdicts = [_accepts(a, value) for a in typing.get_args(annotation)]
+        return True if any(verdicts) else None if None in verdicts else False
     if annotation is type(None):
         return value is None
-    base = origin or annotation
-    if base is bool:
-        return isinstance(value, bool)
-    if base is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if base is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if base is str:
-        return isinstance(value, str)
-    if base in (list, tuple, typing.Sequence, Sequence):
-        return isinstance(value, (list, tuple, ListConfig))
-    if base is dict:
-        return isinstance(value, (dict, DictConfig))
-    return None
+    base, number = origin or annotation, isinstance(value, (int, float)) and not isinstance(value, bool)
+    checks = {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
+              str: isinstance(value, str), dict: isinstance(value, dict)}
+    if base in checks:
+        return checks[base]
+    if base in (list, tuple, Sequence):
+        return isinstance(value, (list, tuple))
+    return None  # a tensor, a module, another library's type: instantiate or the constructor checks it
 
 
 def _describe(annotation: Any) -> str:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in typing.get_args(annotation))
+        return " or ".join(_describe(a) for a in args)
     if annotation is type(None):
         return "null"
-    text = str(annotation).replace("typing.", "")
-    return getattr(annotation, "__name__", text) if not typing.get_args(annotation) else text
+    return str(annotation).replace("typing.", "") if args else getattr(annotation, "__name__", str(annotation))
 
 
-def _target_parameters(target: str) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool] | None:
-    from hydra._internal.utils import _locate
-
-    obj = _locate(target)
-    fn = obj.__init__ if inspect.isclass(obj) else obj
+def _parameters(fn: Callable) -> tuple[dict[str, Any], bool] | None:
+    """({parameter: annotation}, takes **kwargs) of `fn` (a class: its constructor); None without a signature."""
     try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins have none: nothing to check
         return None
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn.__init__ if inspect.isclass(fn) else fn)
     except Exception:  # forward references we cannot resolve: check names only
         hints = {}
-    params = {n: p for n, p in sig.parameters.items() if n != "self"}
-    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    return params, hints, var_kw
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    named = {n: hints.get(n, p.annotation) for n, p in signature.parameters.items() if p.kind not in kinds}
+    return named, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
 
 
-def _safe_value(node: DictConfig, key: str) -> tuple[bool, Any]:
+def _value(node: DictConfig, key: str) -> tuple[bool, Any]:
+    """(True, the resolved plain value) or (False, None) for an interpolation that resolves only inside a job."""
     try:
         value = node[key]
-    except OmegaConfBaseException:  # an interpolation that only resolves inside a Hydra job, or a missing value
+        return True, OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    except OmegaConfBaseException:
         return False, None
-    if isinstance(value, (DictConfig, ListConfig)):
-        try:
-            value = OmegaConf.to_container(value, resolve=True)
-        except OmegaConfBaseException:
-            return False, None
-    return True, value
 
 
-def _validate_node(node: DictConfig, path: str) -> None:
+def _check_keys(node: DictConfig, fn: Callable, what: str, path: str, only: set[str] | None = None) -> None:
+    """Every key of `node` (or of `only` among them) must be a parameter of `fn` (unless it takes **kwargs), and
+    each value fit the parameter's annotation."""
+    found = _parameters(fn)
+    if found is None:
+        return
+    params, var_kw = found
+    for key in node:
+        if key in HYDRA_KEYS or (only is not None and key not in only):
+            continue
+        name = f"{path}.{key}" if path else str(key)
+        if key not in params:
+            if var_kw:
+                continue
+            valid = sorted(params)
+            raise ConfigError(f"unknown key '{name}' for {what}{_did_you_mean(key, valid)}; "
+                              f"valid keys: {', '.join(valid)}")
+        sub = node._get_node(key)
+        if isinstance(sub, DictConfig) and "_target_" in sub:
+            continue  # a nested object: checked against its own callable
+        ok, value = _value(node, key)
+        if ok and params[key] is not inspect.Parameter.empty and _accepts(params[key], value) is False:
+            raise ConfigError(f"'{name}' must be {_describe(params[key])}, got {value!r} ({type(value).__name__})")
+
+
+def _walk(node: DictConfig, path: str) -> None:
+    """Check every `_target_` node under `node` (a `_partial_` node the same way: its keys are its arguments)."""
     if "_target_" in node:
-        target = node._target_
         try:
-            found = _target_parameters(target)
+            fn = get_object(node._target_)
         except Exception as ex:
-            raise ConfigError(f"{path}._target_: cannot import '{target}' ({type(ex).__name__}: {ex})") from None
-        if found is not None:
-            params, hints, var_kw = found
-            for key in node:
-                if key in _SPECIAL_KEYS:
-                    continue
-                if key not in params:
-                    if var_kw:
-                        continue
-                    valid = sorted(k for k, p in params.items() if p.kind not in (
-                        inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD))
-                    raise ConfigError(f"unknown key '{path}.{key}' for {target}{_did_you_mean(key, valid)}; "
-                                      f"valid keys: {', '.join(valid)}")
-                sub = node._get_node(key)
-                if isinstance(sub, DictConfig) and "_target_" in sub:
-                    continue
-                ok, value = _safe_value(node, key)
-                if not ok:
-                    continue
-                annotation = hints.get(key, params[key].annotation)
-                if _annotation_accepts(annotation, value) is False:
-                    raise ConfigError(f"'{path}.{key}' must be {_describe(annotation)}, got {value!r} "
-                                      f"({type(value).__name__})")
+            raise ConfigError(f"{path}._target_: cannot import '{node._target_}' ({ex}); check the name") from None
+        _check_keys(node, fn, node._target_, path)
     for key in node:
         sub = node._get_node(key)
-        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing():
-            try:
-                _validate_node(sub, f"{path}.{key}" if path else str(key))
-            except OmegaConfBaseException:
-                continue
+        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
+                and not sub._is_interpolation():
+            _walk(sub, f"{path}.{key}" if path else str(key))
 
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise `ConfigError` (one line) when `cfg` has an unknown key, a wrong type or an invalid choice, or fails
-    `textgan.preflight` (a missing value, a value out of range, a method/data pairing that does not fit, more
-    devices than exist)."""
-    for key, allowed in TOP_LEVEL_SCHEMA.items():
-        if key not in cfg:
-            continue
-        ok, value = _safe_value(cfg, key)
-        if not ok:
-            continue
-        types_ = tuple(a for a in allowed if isinstance(a, type))
-        choices = [a for a in allowed if not isinstance(a, type)]
-        if choices and value not in choices:
-            raise ConfigError(f"'{key}' must be one of {', '.join(map(repr, choices))}, got {value!r}")
-        if types_ and not (isinstance(value, types_) and not (isinstance(value, bool) and bool not in types_)):
-            names = " or ".join("null" if t is type(None) else t.__name__ for t in types_)
-            raise ConfigError(f"'{key}' must be {names}, got {value!r} ({type(value).__name__})")
+    `textgan.preflight` (a missing value, a value out of range, a method/data pairing that does not fit)."""
+    # the other top-level keys are config groups, checked by their `_target_`s
+    _check_keys(cfg, RunSettings, "the run", "", only={f.name for f in dataclasses.fields(RunSettings)})
     for key in cfg:
-        if key == "hydra":
-            continue
         sub = cfg._get_node(key)
-        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing():
-            _validate_node(sub, str(key))
+        if key != "hydra" and isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing():
+            _walk(sub, str(key))
     from textgan.preflight import preflight
 
-    preflight(cfg)  # ranges, method/data pairing, devices: the checks that need the types to be right first
+    preflight(cfg)  # ranges, method/data pairing: the checks that need the types to be right first
 
 
 # ---------------------------------------------------------------------------------------------- overrides
-def _override_text(o, value: str | None = None) -> str:
-    if value is None:
-        return o.input_line
-    return f"{o.get_key_element()}={value}"
+def _is_group(key: str, config_dir: Path) -> bool:
+    return "/" in key or (config_dir / key.split("@")[0]).is_dir()
 
 
-def _explain(ex: Exception, overrides: list[str], config_dir: Path) -> str:
-    """One line from a Hydra/OmegaConf composition error."""
-    import re
-
-    text = str(ex)
-    cause = ex.__cause__ if ex.__cause__ is not None else ex.__context__
-    full = text + "\n" + (str(cause) if cause else "")
-    m = re.search(r"Could not find '([^']+)/([^'/]+)'", full) or \
-        re.search(r"Could not load '([^']+)/([^'/]+)'", full)
-    if m:
-        group, option = m.group(1), m.group(2)
+def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
+    """One line for Hydra's composition error `ex` of the overrides `parsed`, from the exception's fields."""
+    if isinstance(ex, MissingConfigException) and "/" in (ex.missing_cfg_file or ""):
+        group, option = ex.missing_cfg_file.rsplit("/", 1)
         if group.startswith("hydra/"):
             return (f"{group}={option}: not available; the Optuna sweeper and the SLURM launcher come with "
                     f"`pip install -e \".[sweep]\"`")
-        options = group_options(group, config_dir)
-        if options:
-            return (f"{group}={option}: unknown option of group '{group}'{_did_you_mean(option, options)}; "
-                    f"choose one of: {', '.join(options)}")
-    m = re.search(r"Could not override '([^']+)'", full)
-    if m and "not in struct" in full:
-        key = m.group(1)
+        options = sorted(ex.options or group_options(group, config_dir))
+        return (f"{group}={option}: unknown option of group '{group}'{_did_you_mean(option, options)}; "
+                f"choose one of: {', '.join(options)}")
+    try:  # the config of the same group choices, without the overrides of keys
+        base = compose([o.input_line for o in parsed if _is_group(o.key_or_group, config_dir)
+                         and not o.is_add() and not o.is_delete()], config_dir)
+    except HydraException:
+        base = None
+    cause = ex.__cause__
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:  # a key not in the config
+        key = cause.full_key
         parent, _, leaf = key.rpartition(".")
-        valid = _valid_keys(overrides, parent, config_dir)
+        node = OmegaConf.select(base, parent) if parent and base is not None else base
+        valid = sorted(str(k) for k in node if k not in HYDRA_KEYS and k != "hydra") \
+            if isinstance(node, DictConfig) else []
         hint = f"; valid keys{' under ' + repr(parent) if parent else ''}: {', '.join(valid)}" if valid else ""
         return f"unknown config key '{key}'{_did_you_mean(leaf, valid)}{hint} (add a new key with +{key}=...)"
-    m = re.search(r"Could not append to config. An item is already at '([^']+)'", full)
-    if m:
-        return f"'{m.group(1)}' exists already: set it with {m.group(1)}=... (not +{m.group(1)}=...)"
-    first = next((line.strip() for line in text.splitlines() if line.strip()), type(ex).__name__)
-    return first
-
-
-def _valid_keys(overrides: list[str], parent: str, config_dir: Path) -> list[str]:
-    """Keys of node `parent` in the config composed with the group choices of `overrides` (best effort)."""
-    groups = [o for o in overrides if "=" in o and "/" not in o.split("=")[0] and "." not in o.split("=")[0]
-              and not o.startswith(("+", "~")) and "," not in o]
-    try:
-        cfg = _compose(groups, config_dir)
-    except Exception:
-        try:
-            cfg = _compose([], config_dir)
-        except Exception:
-            return []
-    node = OmegaConf.select(cfg, parent) if parent else cfg
-    if not isinstance(node, DictConfig):
-        return []
-    return sorted(str(k) for k in node if k not in _SPECIAL_KEYS and k != "hydra")
-
-
-def _compose(overrides: list[str], config_dir: Path) -> DictConfig:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(config_dir)):
-            return compose("config", overrides=overrides)
-    finally:
-        GlobalHydra.instance().clear()
+    added = [o.key_or_group for o in parsed if o.is_add() and base is not None
+             and OmegaConf.select(base, o.key_or_group, throw_on_missing=False) is not None]
+    if added:  # Hydra's "Could not append to config": `+key=` of a key that exists
+        return f"'{added[0]}' exists already: set it with {added[0]}=... (not +{added[0]}=...)"
+    return next((line.strip() for line in str(ex).splitlines() if line.strip()), type(ex).__name__)
 
 
 def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
-    """Compose `conf/config.yaml` with command-line `overrides` as Hydra will (each value of a choice/range sweep
-    once) and validate the result; raise `ConfigError` with a one-line explanation on the first mistake."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
+    """Compose `conf/config.yaml` with command-line `overrides` as Hydra will (each value of a swept group once,
+    each value of a swept key on the first composition) and validate the result; raise `ConfigError` with a
+    one-line explanation on the first mistake."""
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as ex:
         raise ConfigError(f"cannot parse the overrides: {str(ex).splitlines()[0]}") from None
-    # hydra's own settings (launcher, sweeper params, dirs) are Hydra's business
-    parsed = [o for o in parsed if not o.key_or_group.startswith("hydra")]
-    first = [_override_text(o, _first(o)) if o.is_sweep_override() else o.input_line for o in parsed
-             if not o.is_sweep_override() or _first(o) is not None]
-    # one composition per value of a swept *group* (method=mle,seqgan); values of swept keys (seed=1,2,3) are
-    # checked on the composed config without composing again
-    variants: list[list[str]] = [first]
-    extra_values: list[tuple[str, str]] = []
-    for o in parsed:
-        if not o.is_sweep_override() or _first(o) is None:
-            continue
-        values = list(o.sweep_string_iterator())[1:]
-        if _is_group(o.key_or_group, config_dir):
-            variants += [[_override_text(p, v) if p is o else t for p, t in zip(_kept(parsed), first)]
-                         for v in values]
-        else:
-            extra_values += [(o.key_or_group, v) for v in values]
-    for i, variant in enumerate(variants):
+    # Hydra's own settings are Hydra's business; interval()/tag sweeps belong to a sweeper, which checks them
+    parsed = [o for o in parsed if not o.key_or_group.startswith("hydra") and _values(o)]
+    first = [f"{o.get_key_element()}={_values(o)[0]}" if o.is_sweep_override() else o.input_line for o in parsed]
+    variants, key_values = [first], []
+    for i, o in enumerate(parsed):
+        for value in _values(o)[1:]:
+            if _is_group(o.key_or_group, config_dir):
+                variants.append([*first[:i], f"{o.get_key_element()}={value}", *first[i + 1:]])
+            else:  # a value: checked on the first composition without composing again
+                key_values.append((o.key_or_group, value))
+    for n, variant in enumerate(variants):
         try:
-            cfg = _compose(variant, config_dir)
-        except Exception as ex:
-            raise ConfigError(_explain(ex, variant, config_dir)) from None
+            cfg = compose(variant, config_dir)
+        except (HydraException, OmegaConfBaseException) as ex:
+            raise ConfigError(_explain(ex, OverridesParser.create().parse_overrides(variant), config_dir)) from None
         validate_config(cfg)
-        if i == 0:
-            for key, text in extra_values:
-                value = yaml.safe_load(text)
-                trial = cfg.copy()
-                OmegaConf.update(trial, key, value, force_add=True)
-                validate_config(trial)
+        for key, text in key_values if n == 0 else []:
+            trial = cfg.copy()
+            OmegaConf.update(trial, key, yaml.safe_load(text), force_add=True)
+            validate_config(trial)
 
 
-def _first(o) -> str | None:
+def _values(o: Any) -> list[str]:
+    """The values of override `o` as text (one for a plain override); [] for a sweep only a sweeper expands."""
+    if not o.is_sweep_override():
+        return [o.input_line]
     try:
-        return next(iter(o.sweep_string_iterator()))
-    except Exception:  # interval()/tag sweeps of a sweeper: the sweeper checks them
-        return None
-
-
-def _kept(parsed: list) -> list:
-    return [o for o in parsed if not o.is_sweep_override() or _first(o) is not None]
-
-
-def _is_group(key: str, config_dir: Path) -> bool:
-    return "/" in key or (config_dir / key.split("@")[0]).is_dir()
+        return list(o.sweep_string_iterator())
+    except Exception:  # interval() and tag sweeps: the sweeper expands them
+        return []

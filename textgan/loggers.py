@@ -5,13 +5,14 @@ be deleted"), so a run resumed into its own output dir (`ckpt_path=last` finds i
 hydra.run.dir=<same dir>`) would lose every metric logged before the interruption. `ResumableCSVLogger` reads the
 old rows first and writes them back ahead of the new ones; `RestartHistory` (a callback `train.py` installs) drops
 the old rows of every epoch the resumed run does again (the epoch that was interrupted), so the file ends up equal
-to an uninterrupted run's.
+to an uninterrupted run's. `resync_csv_loggers` lets `test()` append after a `ddp_spawn` fit.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
@@ -77,3 +78,15 @@ class RestartHistory(Callback):
         for lg in trainer.loggers:
             if isinstance(lg, ResumableCSVLogger):
                 lg.drop_from_epoch(trainer.current_epoch)
+
+
+def resync_csv_loggers(loggers: list) -> None:
+    """After a `ddp_spawn` fit, the main process's CSVLogger has not seen the columns its children wrote; teach it
+    the file's header so that `test()` appends to the file instead of failing to rewrite it."""
+    for lg in loggers:
+        path = getattr(lg.experiment, "metrics_file_path", None) if isinstance(lg, CSVLogger) else None
+        if not isinstance(path, str):  # ranks other than 0 hold a dummy experiment
+            continue
+        if Path(path).exists() and not lg.experiment.metrics_keys:
+            with open(path, newline="") as f:
+                lg.experiment.metrics_keys = next(csv.reader(f), [])

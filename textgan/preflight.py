@@ -26,22 +26,17 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from textgan.compose import CONF_DIR, compose
 from textgan.errors import ConfigError
 from textgan.ranges import PositiveInt, check_arguments, check_value
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"
 TOP_LEVEL_RANGES = {"eval_every": PositiveInt, "num_threads": PositiveInt}
 DATA_KINDS = {"sequences": "unconditional token sequences", "pairs": "(context, response) pairs"}
 DATA_PARALLEL_CONFIGS = "trainer=ddp (trainer=ddp_spawn inside a multirun)"
-
-
-def _locate(target: str):
-    from hydra._internal.utils import _locate as locate
-
-    return locate(target)
 
 
 def _value(node: DictConfig, key: str):
@@ -74,7 +69,7 @@ def check_missing(cfg: DictConfig) -> None:
 def _check_node(node: DictConfig, path: str) -> None:
     if "_target_" in node:
         try:
-            target = _locate(node._target_)
+            target = get_object(node._target_)
         except Exception:  # config_validation reports targets that cannot be imported
             target = None
         if target is not None:
@@ -119,7 +114,7 @@ def valid_pairings() -> str:
         by_kind: dict[str, list[str]] = {}
         for target, names in _options(group).items():
             try:
-                kind = getattr(_locate(target), attribute, None)
+                kind = getattr(get_object(target), attribute, None)
             except Exception:
                 continue
             if kind is not None:
@@ -137,8 +132,8 @@ def check_pairing(cfg: DictConfig) -> None:
             or "_target_" not in method or "_target_" not in data:
         return
     try:
-        needs = getattr(_locate(method._target_), "needs_data", None)
-        provides = getattr(_locate(data._target_), "provides_data", None)
+        needs = getattr(get_object(method._target_), "needs_data", None)
+        provides = getattr(get_object(data._target_), "provides_data", None)
     except Exception:
         return  # config_validation reports targets that cannot be imported
     if needs is None or provides is None or needs == provides:
@@ -209,22 +204,14 @@ def check_writable(folder: str | os.PathLike, what: str = "hydra.run.dir") -> No
 
 def check_output_dir(overrides: list[str], multirun: bool) -> None:
     """`check_writable` for the run (or sweep) dir that Hydra will create for these command-line overrides."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     # only Hydra's settings and single group choices decide the folder; sweeps would not compose
     kept = [o for o in overrides if "," not in o and (o.startswith(("hydra.", "hydra/"))
                                                      or o.split("=")[0] in ("method", "data"))]
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-            cfg = compose("config", overrides=kept, return_hydra_config=True)
-        folder = OmegaConf.select(cfg, key)
+        folder = OmegaConf.select(compose(kept, return_hydra_config=True), key)
     except Exception:  # a folder that only resolves inside the job: Hydra reports it
         return
-    finally:
-        GlobalHydra.instance().clear()
     if folder:
         check_writable(folder, key)
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 
 from hydra.utils import instantiate  # noqa: E402
 
+from textgan.compose import compose_config as compose  # noqa: E402
 from textgan.methods.gumbel_gan import tau_schedule  # noqa: E402
-from textgan.train import compose_config as compose  # noqa: E402
 from textgan.train import train  # noqa: E402
 
 MAX_TIME = os.environ.get("GUMBEL_CFG_MAX_TIME", "00:00:06:00")  # per run (dd:hh:mm:ss)

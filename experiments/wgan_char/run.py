@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from textgan.train import compose_config as compose  # noqa: E402
+from textgan.compose import compose_config as compose  # noqa: E402
 from textgan.train import train  # noqa: E402
 
 MAX_TIME = os.environ.get("WGAN_CHAR_MAX_TIME", "00:00:20:00")  # dd:hh:mm:ss

@@ -1,17 +1,9 @@
 """`DialogueDataModule`: context -> response pairs for conditional (dialogue) generation.
 
-Corpora (`corpus=`), their processed files under `root` (format: UTF-8, one `context<TAB>response` per
-line), and how they are built when missing (the exact rules of `shared/data/dialogue/SOURCE.md`):
-
-- `dailydialog` (default; Li et al., IJCNLP 2017; **CC BY-NC-SA 4.0, non-commercial**):
-  `dailydialog_{train, validation,test}.tsv` from the official per-split zips (`dailydialog_pairs`): each
-  line of `S/dialogues_S.txt` is a dialogue, utterances are separated by `__eou__`, whitespace is
-  collapsed, and every two consecutive utterances are one pair (a single previous turn as the context).
-  ~76k / 7k / 7k pairs.
-- `chatterbot_en`, `chatterbot_zh` (BSD-3; tiny, for smoke tests): `chatterbot_{en,zh}.tsv` from the YAML
-  files in the `chatterbot-corpus==1.3.3` wheel (`chatterbot_pairs`). Test split by `is_test_by_hash` of
-  the pair.
-- `file`: your own pairs, `path=some.tsv` (same TSV format; optional `test_path`, else the hash split).
+Corpora (`corpus=`): `dailydialog` (default; ~76k / 7k / 7k pairs), `chatterbot_en`, `chatterbot_zh` (tiny, for
+smoke tests; test split by `is_test_by_hash` of the pair), `file` (your own pairs, `path=some.tsv`, one
+`context<TAB>response` a line; optional `test_path`, else the hash split). Their processed files live under
+`root` and are built when missing by `textgan.data.dialogue_corpora`.
 
 Tokens: whitespace words (`tokenize=word`, optional `lower`), or characters (`tokenize=char`; `auto`
 picks char for `chatterbot_zh`, whose text has no spaces). One vocabulary for contexts and responses,
@@ -36,163 +28,44 @@ limit), aligned pair by pair.
 from __future__ import annotations
 
 import copy
-import hashlib
-import io
 import os
-import zipfile
-from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from textgan.data.download import DataFileError, download, read_text, write_text_atomic
+from textgan.data.dialogue_corpora import (
+    CHATTERBOT_LANGUAGES,
+    CORPORA,
+    Pair,
+    prepare_chatterbot,
+    prepare_dailydialog,
+    read_pairs,
+    rebuild_dialogues,
+)
+from textgan.data.download import DataFileError
 from textgan.data.tokenize import encode_padded, fit_length, is_test_by_hash, tokenize
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
-Pair = tuple[str, str]
-
-# --------------------------------------------------------------------------- upstream manifests (SOURCE.md)
-_DD_BASE = ("https://raw.githubusercontent.com/Ls-Dai/Deep-Reinforcement-Learning-for-Dialogue-Generation-in-"
-            "PyTorch/bae51b16e3e8c0ce4ffd70b75ecfc40fbeb8e7ee/data/")
-DAILYDIALOG_ZIPS = {  # split: (zip sha256, member inside the zip, member sha256)
-    "train": ("6191257f8250da0e045bfd1d017645e15b2358df975ec4c5c431a5a1f99662a4", "train/dialogues_train.txt",
-              "71633bd5fdb0b09dd82215b131b56432cf7329a0fe50bc8adec168713d350d1a"),
-    "validation": ("f068cf7526a56ab5f26e99b74ce9edbc2766f7b060a3c6cef035920b0dd28153",
-                   "validation/dialogues_validation.txt",
-                   "2ad64701fe3a4449e7a6ee7cdc6c2a71c80f77b8a34f708ac0532395f499081c"),
-    "test": ("5f9526a5ce4b8af4ca237aa3ff38cbf03becbc596c70b0974d7f5f9af2ea0615", "test/dialogues_test.txt",
-             "3c323651cdfb09f7b529f850eddf96a638fc6cc9b43330b77956ab248484a1a8"),
-}
-CHATTERBOT_WHEEL = "chatterbot_corpus-1.3.3-py2.py3-none-any.whl"
-CHATTERBOT_URL = f"https://files.pythonhosted.org/packages/py2.py3/c/chatterbot-corpus/{CHATTERBOT_WHEEL}"
-CHATTERBOT_SHA256 = "86de5300afb9a80826386339d3bec79c0a72eb0358abb8327e2ecef5ae0ce154"
-CHATTERBOT_LANGUAGES = {"chatterbot_en": "english", "chatterbot_zh": "chinese", "chatterbot_zh_hant":
-                        "traditionalchinese"}
-CORPORA = ("dailydialog", *CHATTERBOT_LANGUAGES, "file")
 DIRECTIONS = ("forward", "backward")
 
 
-# --------------------------------------------------------------------------- transformations (SOURCE.md)
-def normalize_utterance(text: object) -> str:
-    """Trim and collapse whitespace runs to one space (`" ".join(str(text).split())`)."""
-    return " ".join(str(text).split())
+class PairIds(NamedTuple):
+    """One split as token ids: `contexts [n, context_len]`, `responses [n, seq_len]` (LongTensors, row i of each is
+    pair i)."""
+
+    contexts: torch.Tensor
+    responses: torch.Tensor
 
 
-def consecutive_pairs(utterances: Sequence[str]) -> list[Pair]:
-    """`(u[i], u[i+1])` for i = 0 .. n-2."""
-    return [(utterances[i], utterances[i + 1]) for i in range(len(utterances) - 1)]
+def _split_part(split: str, part: str) -> property:
+    return property(lambda self: getattr(self.ids[split], part), doc=f"`ids['{split}'].{part}`")
 
 
-def rebuild_dialogues(pairs: Sequence[Pair]) -> list[list[str]]:
-    """Whole dialogues (utterance lists) from pairs in file order: the processed files hold the consecutive
-    pairs `(u[i], u[i+1])` of each dialogue in order (`consecutive_pairs`), so pair k continues the dialogue
-    of pair k-1 exactly when its context is pair k-1's response. `consecutive_pairs` of the result gives
-    `pairs` back. (A dialogue whose first utterance equalled the previous dialogue's last one would be joined
-    to it; on DailyDialog this rebuilds exactly SOURCE.md's 11,118 / 1,000 / 1,000 dialogues and 87,171 /
-    8,069 / 7,740 utterances.)"""
-    dialogues: list[list[str]] = []
-    for i, (context, response) in enumerate(pairs):
-        if i and context == pairs[i - 1][1]:
-            dialogues[-1].append(response)
-        else:
-            dialogues.append([context, response])
-    return dialogues
-
-
-def dailydialog_pairs(text: str) -> list[Pair]:
-    """Pairs of one DailyDialog `dialogues_S.txt`: one dialogue per non-blank line, utterances split on
-    `__eou__`, whitespace normalized, empty pieces dropped, consecutive utterances paired. No dedup, no
-    lower-casing."""
-    pairs: list[Pair] = []
-    for line in text.split("\n"):
-        if not line.strip():
-            continue
-        utterances = [u for u in (normalize_utterance(p) for p in line.split("__eou__")) if u]
-        pairs.extend(consecutive_pairs(utterances))
-    return pairs
-
-
-def chatterbot_pairs(yaml_texts: Iterable[str]) -> list[Pair]:
-    """Pairs of a ChatterBot language: `yaml_texts` are its `*.yml` files in sorted filename order. Entries of
-    `conversations` that are not lists are skipped; utterances are normalized; empty ones dropped."""
-    import yaml
-
-    pairs: list[Pair] = []
-    for text in yaml_texts:
-        doc = yaml.safe_load(text) or {}
-        for conv in doc.get("conversations") or []:
-            if not isinstance(conv, list):
-                continue
-            utterances = [u for u in (normalize_utterance(x) for x in conv) if u]
-            pairs.extend(consecutive_pairs(utterances))
-    return pairs
-
-
-def pairs_to_tsv(pairs: Iterable[Pair]) -> str:
-    """`context\\tresponse\\n` per pair (fields must hold no TAB or newline; normalization guarantees it)."""
-    return "".join(f"{c}\t{r}\n" for c, r in pairs)
-
-
-def read_pairs(path: str | os.PathLike, built: bool = False) -> list[Pair]:
-    """Pairs of a `context<TAB>response` file; a line without exactly one TAB is a `DataFileError` that
-    names it (`built`: a file textgan processed, see `read_text`)."""
-    pairs = []
-    for i, line in enumerate(read_text(path, what="dialogue file", built=built).split("\n"), start=1):
-        line = line.rstrip("\r")
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != 2:
-            raise DataFileError(
-                f"{path}, line {i}: expected 'context<TAB>response' (exactly one TAB), found "
-                f"{len(fields) - 1} TABs: {line[:80]!r}. Fix that line or remove it."
-            )
-        pairs.append((fields[0], fields[1]))
-    if not pairs:
-        raise DataFileError(f"{path} holds no context<TAB>response pairs. Check the file.")
-    return pairs
-
-
-# --------------------------------------------------------------------------- building the processed files
-def prepare_dailydialog(root: Path, raw_dir: Path, progress: bool = True) -> None:
-    """Build the missing `dailydialog_<split>.tsv` under `root` from the verified upstream zips (cached in
-    `raw_dir`)."""
-    for split, (zip_sha, member, member_sha) in DAILYDIALOG_ZIPS.items():
-        out = root / f"dailydialog_{split}.tsv"
-        if out.exists():
-            continue
-        zpath = download(_DD_BASE + f"{split}.zip", raw_dir / f"dailydialog_{split}.zip", zip_sha, progress)
-        try:
-            with zipfile.ZipFile(zpath) as zf:
-                data = zf.read(member)
-        except (zipfile.BadZipFile, KeyError) as err:
-            raise DataFileError(f"{zpath} is not the DailyDialog zip ({err}). Delete it and run again."
-                                ) from err
-        if hashlib.sha256(data).hexdigest() != member_sha:
-            raise DataFileError(f"{member} inside {zpath} has the wrong sha256. Delete the zip and run "
-                                "again.")
-        write_text_atomic(out, pairs_to_tsv(dailydialog_pairs(data.decode("utf-8"))))
-
-
-def prepare_chatterbot(root: Path, raw_dir: Path, name: str, progress: bool = True) -> None:
-    """Build `<name>.tsv` (e.g. `chatterbot_en.tsv`) under `root` from the verified chatterbot wheel."""
-    out = root / f"{name}.tsv"
-    if out.exists():
-        return
-    wheel = download(CHATTERBOT_URL, raw_dir / CHATTERBOT_WHEEL, CHATTERBOT_SHA256, progress)
-    prefix = f"chatterbot_corpus/data/{CHATTERBOT_LANGUAGES[name]}/"
-    with zipfile.ZipFile(wheel) as zf:
-        names = sorted(n for n in zf.namelist() if n.startswith(prefix) and n.endswith(".yml")
-                       and "/" not in n[len(prefix):])
-        texts = [io.TextIOWrapper(zf.open(n), encoding="utf-8").read() for n in names]
-    write_text_atomic(out, pairs_to_tsv(chatterbot_pairs(texts)))
-
-
-# --------------------------------------------------------------------------- the datamodule
 class _PairDataset(Dataset):
     def __init__(self, contexts: torch.Tensor, responses: torch.Tensor):
         self.contexts, self.responses = contexts, responses
@@ -213,9 +86,10 @@ def collate_pairs(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch
 class DialogueDataModule(pl.LightningDataModule):
     """Context -> response pairs (see the module docstring for corpora, tokens and lengths).
 
-    Attributes after `setup()`: `vocab`, `seq_len`, `context_len`, `{train,val,test}_contexts_ids` /
-    `{train,val,test}_responses_ids` (`[n, context_len]` / `[n, seq_len]` LongTensors), `test_contexts`,
-    `test_responses` (lists of token lists, for BLEU), `train_tokens` / `test_tokens` (the response tensors).
+    Attributes after `setup()`: `vocab`, `seq_len`, `context_len`, `ids` (`{"train", "val", "test"}` ->
+    `PairIds(contexts [n, context_len], responses [n, seq_len])`; `val` is the test split where the corpus has
+    no validation split), `test_contexts`, `test_responses` (lists of token lists, for BLEU), `train_tokens` /
+    `test_tokens` (the response tensors). `train_contexts_ids`, `test_responses_ids`, ... name the parts of `ids`.
     """
 
     provides_data = "pairs"  # batches (context, response): for the methods whose `needs_data` is "pairs"
@@ -275,6 +149,11 @@ class DialogueDataModule(pl.LightningDataModule):
         self.seq_len = max_response_len + 1
         self.context_len = max_context_len + int(context_eos)
         self.vocab: Vocabulary | None = None
+        self.ids: dict[str, PairIds] = {}
+
+    train_contexts_ids, train_responses_ids = _split_part("train", "contexts"), _split_part("train", "responses")
+    val_contexts_ids, val_responses_ids = _split_part("val", "contexts"), _split_part("val", "responses")
+    test_contexts_ids, test_responses_ids = _split_part("test", "contexts"), _split_part("test", "responses")
 
     # ----------------------------------------------------------------- files
     def split_files(self) -> dict[str, Path]:
@@ -359,15 +238,13 @@ class DialogueDataModule(pl.LightningDataModule):
         vocab_c, vocab_r = vocab_c[:n], vocab_r[:n]
         self.vocab = Vocabulary.build(vocab_c + vocab_r, self.min_freq, self.max_size,
                                       separator="" if self.level == "char" else " ")
-        for name, (ctx, resp) in tokenized.items():
-            key = "val" if name == "validation" else name
-            setattr(self, f"{key}_contexts_ids",
-                    encode_padded(self.vocab, ctx, self.context_len, self.context_eos))
-            setattr(self, f"{key}_responses_ids", encode_padded(self.vocab, resp, self.seq_len, True))
-        if "validation" not in tokenized:
-            self.val_contexts_ids, self.val_responses_ids = self.test_contexts_ids, self.test_responses_ids
+        self.ids = {"val" if name == "validation" else name:
+                    PairIds(encode_padded(self.vocab, ctx, self.context_len, self.context_eos),
+                            encode_padded(self.vocab, resp, self.seq_len, True))
+                    for name, (ctx, resp) in tokenized.items()}
+        self.ids.setdefault("val", self.ids["test"])
         self.test_contexts, self.test_responses = tokenized["test"]
-        self.train_tokens, self.test_tokens = self.train_responses_ids, self.test_responses_ids
+        self.train_tokens, self.test_tokens = self.ids["train"].responses, self.ids["test"].responses
 
     def _single_turn(self) -> DialogueDataModule:
         """A copy of this datamodule's settings with `context_turns=1`, `direction=forward`."""
@@ -376,15 +253,15 @@ class DialogueDataModule(pl.LightningDataModule):
         return other
 
     # ----------------------------------------------------------------- loaders
-    def _loader(self, contexts: torch.Tensor, responses: torch.Tensor, shuffle: bool) -> DataLoader:
-        return DataLoader(_PairDataset(contexts, responses), batch_size=self.batch_size, shuffle=shuffle,
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return DataLoader(_PairDataset(*self.ids[split]), batch_size=self.batch_size, shuffle=shuffle,
                           num_workers=self.num_workers, collate_fn=collate_pairs)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_contexts_ids, self.train_responses_ids, shuffle=True)
+        return self._loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_contexts_ids, self.val_responses_ids, shuffle=False)
+        return self._loader("val", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_contexts_ids, self.test_responses_ids, shuffle=False)
+        return self._loader("test", shuffle=False)
