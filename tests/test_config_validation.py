@@ -13,11 +13,13 @@ from conftest import compose_config
     (["method=seqgn"], "method=seqgn: unknown option of group 'method' (did you mean seqgan?); choose one of: "),
     (["data=oracel"], "data=oracel: unknown option of group 'data' (did you mean oracle?)"),
     (["method=mle,sqgan", "seed=1,2"], "method=sqgan: unknown option of group 'method'"),
-    (["method=mle", "method.lrr=0.1"], "unknown config key 'method.lrr' (did you mean lr?); valid keys under "
-                                       "'method': epochs, generator, grad_clip, lr,"),
+    (["method=mle", "method.optimizr=0.1"], "unknown config key 'method.optimizr' (did you mean optimizer?); "
+                                            "valid keys under 'method': epochs, generator, grad_clip, "
+                                            "num_eval_samples, optimizer,"),
     (["seeed=1"], "unknown config key 'seeed' (did you mean seed?)"),
-    (["method=mle", "+method.lrr=0.1"], "unknown key 'method.lrr' for textgan.methods.mle.MLE (did you mean lr?)"),
-    (["method=mle", "method.lr=fast"], "'method.lr' must be float, got 'fast' (str)"),
+    (["method=mle", "+method.optimizr=0.1"], "unknown key 'method.optimizr' for textgan.methods.mle.MLE (did you "
+                                             "mean optimizer?)"),
+    (["method=mle", "method.optimizer.lr=fast"], "'method.optimizer.lr' must be float, got 'fast' (str)"),
     (["method.num_rollouts=2.5"], "'method.num_rollouts' must be int, got 2.5 (float)"),
     (["seed=abc"], "'seed' must be int or null, got 'abc' (str)"),
     (["optimized_mode=minimum"], "'optimized_mode' must be one of 'min', 'max', got 'minimum'"),

@@ -88,7 +88,7 @@ def finished_run(tmp_path) -> Path:
     (["data.num_train=0"], "data.num_train=0 is out of range; give an integer >= 1"),
     (["data.batch_size=0"], "data.batch_size=0 is out of range; give an integer >= 1"),
     (["data.batch_size=-1"], "data.batch_size=-1 is out of range; give an integer >= 1"),
-    (["method=mle", "method.lr=-0.01"], "method.lr=-0.01 is out of range; give a number >= 0"),  # 0 freezes: valid
+    (["method=mle", "method.optimizer.lr=-0.01"], "method.optimizer.lr=-0.01 is out of range; give a number >= 0"),  # 0 freezes: valid
     (["method=seq2seq", "data=dialogue", "method.top_p=0"], "method.top_p=0 is out of range; give a number in (0, 1]"),
     (["method=seqgan", "seed=1,2", "method.num_rollouts=4,0"], "method.num_rollouts=0 is out of range"),
     (["method.rollout_policy=delay"], "'method.rollout_policy' must be one of 'current', 'delayed', got 'delay'"),
@@ -162,11 +162,12 @@ def test_ranges_by_hand():
 def test_constructors_check_their_ranges_too(tmp_path):
     from textgan.data.oracle import OracleDataModule
     from textgan.methods.mle import MLE
+    from textgan.optim import adam
 
     with pytest.raises(ConfigError, match=r"^data.batch_size=0 is out of range; give an integer >= 1$"):
         OracleDataModule(cache_dir=str(tmp_path), batch_size=0)
-    with pytest.raises(ConfigError, match=r"^method.lr=-0.1 is out of range; give a number >= 0$"):
-        MLE(vocab=None, generator=None, seq_len=4, lr=-0.1)
+    with pytest.raises(ConfigError, match=r"^method.optimizer.lr=-0.1 is out of range; give a number >= 0$"):
+        MLE(vocab=None, generator=None, seq_len=4, optimizer=adam(lr=-0.1))
 
 
 def test_a_constructors_own_check_is_one_line_through_instantiate(tmp_path, capsys):

@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from textgan.errors import ConfigError
+from textgan.optim import OPTIMIZERS, check_optimizer
 from textgan.ranges import PositiveInt, check_arguments, check_value
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -79,6 +80,8 @@ def _check_node(node: DictConfig, path: str) -> None:
             target = None
         if target is not None:
             check_arguments(target, {k: _value(node, k) for k in node if isinstance(k, str)}, path)
+        if node._target_ in OPTIMIZERS:  # torch declares no ranges: learning rate, decay, momentum >= 0
+            check_optimizer({k: _value(node, k) for k in node if isinstance(k, str)}, path)
     for key in node:
         sub = node._get_node(key)
         if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
