@@ -18,7 +18,7 @@ from textgan.train import train
 from conftest import REPO, compose_config, read_metrics
 
 TINY_SEQGAN = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=1", "test=false",
-               "model.discriminator.filter_sizes=[2,3]", "model.discriminator.num_filters=[8,8]"]
+               "method.discriminator.filter_sizes=[2,3]", "method.discriminator.num_filters=[8,8]"]
 
 
 def _env(tmp_path):
@@ -35,7 +35,8 @@ def test_multirun_one_dir_per_job_and_report(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs = sorted((p for p in sweep.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("_")[0]))
     # job dirs are named `<num>_<overrides>` (conf/hydra/default.yaml; num_threads is excluded from the name)
-    assert [p.name for p in jobs] == [f"{n}_debug=smoke,method.epochs=1,method.optimizer.lr={lr},method=mle,seed={s},test=False"
+    assert [p.name for p in jobs] == [f"{n}_debug=smoke,method.epochs=1,method.optimizer.lr={lr},method=mle,seed={s},"
+                                      f"test=False"
                                       for n, (lr, s) in enumerate([(0.01, 1), (0.01, 2), (0.002, 1), (0.002, 2)])]
     overrides = [yaml.safe_load((j / ".hydra" / "overrides.yaml").read_text()) for j in jobs]
     assert {(o[1], o[2]) for o in overrides} == {(f"method.optimizer.lr={lr}", f"seed={s}") for lr in (0.01, 0.002)

@@ -258,8 +258,12 @@ def check_checkpoint(method, ckpt_path: str | os.PathLike | None) -> None:
     shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
     if not (missing or unexpected or shapes):
         return
-    target = ((ckpt.get("config") or {}).get("method") or {}).get("_target_")
-    model = (ckpt.get("config") or {}).get("model") or {}
+    config = ckpt.get("config") or {}
+    method_cfg = config.get("method") if isinstance(config.get("method"), dict) else {}
+    target = method_cfg.get("_target_")
+    # the networks: the method's own nodes (checkpoints written before that: a top-level `model` node)
+    model = {slot: node for slot, node in method_cfg.items() if slot in ("generator", "discriminator", "critic")} \
+        or config.get("model") or {}
     written = f"{_name('method', target)}" if isinstance(target, str) else "another method"
     diff = "; ".join(filter(None, [missing and f"missing {_key_list(missing)}",
                                    unexpected and f"unexpected {_key_list(unexpected)}",

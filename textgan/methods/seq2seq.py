@@ -117,7 +117,7 @@ class DialogueMethod(TextGANModule):
         try:
             (self.generator if into is None else into).load_state_dict(state)
         except RuntimeError as err:
-            raise ConfigError(f"the generator of {path} does not match model.generator (train and load "
+            raise ConfigError(f"the generator of {path} does not match method.generator (train and load "
                              f"with the same model config): {err}") from err
 
     @torch.no_grad()
