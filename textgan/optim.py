@@ -88,8 +88,9 @@ def check_optimizers(arguments: Mapping[str, Any], prefix: str = "method") -> No
 
 
 def plain(factory: OptimizerFactory) -> OptimizerFactory:
-    """`factory` with plain Python settings: Hydra passes lists as `ListConfig`, which would end up in the
-    optimiser's `param_groups` and so in checkpoints, which `weights_only` loading then refuses."""
+    """`factory` with plain Python settings. Hydra passes lists as `ListConfig`; an optimiser that keeps a setting
+    as given (older torch releases' Adam keeps `betas`) would put it in its `param_groups`, so in checkpoints,
+    which `weights_only` loading refuses."""
     if not isinstance(factory, functools.partial):
         return factory
     from omegaconf import DictConfig, ListConfig, OmegaConf
