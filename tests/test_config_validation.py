@@ -13,16 +13,21 @@ from conftest import compose_config
     (["method=seqgn"], "method=seqgn: unknown option of group 'method' (did you mean seqgan?); choose one of: "),
     (["data=oracel"], "data=oracel: unknown option of group 'data' (did you mean oracle?)"),
     (["method=mle,sqgan", "seed=1,2"], "method=sqgan: unknown option of group 'method'"),
-    (["method=mle", "method.lrr=0.1"], "unknown config key 'method.lrr' (did you mean lr?); valid keys under "
-                                       "'method': epochs, generator, grad_clip, lr,"),
+    (["method=mle", "method.optimizr=0.1"], "unknown config key 'method.optimizr' (did you mean optimizer?); "
+                                            "valid keys under 'method': epochs, generator, grad_clip, "
+                                            "num_eval_samples, optimizer,"),
     (["seeed=1"], "unknown config key 'seeed' (did you mean seed?)"),
-    (["method=mle", "+method.lrr=0.1"], "unknown key 'method.lrr' for textgan.methods.mle.MLE (did you mean lr?)"),
-    (["method=mle", "method.lr=fast"], "'method.lr' must be float, got 'fast' (str)"),
+    (["method=mle", "+method.optimizr=0.1"], "unknown key 'method.optimizr' for textgan.methods.mle.MLE (did you "
+                                             "mean optimizer?)"),
+    (["method=mle", "method.optimizer.lr=fast"], "'method.optimizer.lr' must be float, got 'fast' (str)"),
+    (["model=conv_resnet"], "model=... is gone: each method config names its networks (method.generator, "),
+    (["model.generator.hidden_dim=64"], "model.generator.hidden_dim: the networks are part of the method now; "
+                                        "write method.generator.hidden_dim=..."),
     (["method.num_rollouts=2.5"], "'method.num_rollouts' must be int, got 2.5 (float)"),
     (["seed=abc"], "'seed' must be int or null, got 'abc' (str)"),
     (["optimized_mode=minimum"], "'optimized_mode' must be one of 'min', 'max', got 'minimum'"),
     (["+seed=3"], "'seed' exists already: set it with seed=..."),
-    (["model.generator.hidden_dim=big"], "'model.generator.hidden_dim' must be int, got 'big' (str)"),
+    (["method.generator.hidden_dim=big"], "'method.generator.hidden_dim' must be int, got 'big' (str)"),
 ])
 def test_mistakes_are_one_line_errors(overrides, message):
     with pytest.raises(ConfigError) as info:

@@ -88,7 +88,8 @@ def finished_run(tmp_path) -> Path:
     (["data.num_train=0"], "data.num_train=0 is out of range; give an integer >= 1"),
     (["data.batch_size=0"], "data.batch_size=0 is out of range; give an integer >= 1"),
     (["data.batch_size=-1"], "data.batch_size=-1 is out of range; give an integer >= 1"),
-    (["method=mle", "method.lr=-0.01"], "method.lr=-0.01 is out of range; give a number >= 0"),  # 0 freezes: valid
+    (["method=mle", "method.optimizer.lr=-0.01"],  # 0 freezes: valid
+     "method.optimizer.lr=-0.01 is out of range; give a number >= 0"),
     (["method=seq2seq", "data=dialogue", "method.top_p=0"], "method.top_p=0 is out of range; give a number in (0, 1]"),
     (["method=seqgan", "seed=1,2", "method.num_rollouts=4,0"], "method.num_rollouts=0 is out of range"),
     (["method.rollout_policy=delay"], "'method.rollout_policy' must be one of 'current', 'delayed', got 'delay'"),
@@ -162,11 +163,12 @@ def test_ranges_by_hand():
 def test_constructors_check_their_ranges_too(tmp_path):
     from textgan.data.oracle import OracleDataModule
     from textgan.methods.mle import MLE
+    from textgan.optim import adam
 
     with pytest.raises(ConfigError, match=r"^data.batch_size=0 is out of range; give an integer >= 1$"):
         OracleDataModule(cache_dir=str(tmp_path), batch_size=0)
-    with pytest.raises(ConfigError, match=r"^method.lr=-0.1 is out of range; give a number >= 0$"):
-        MLE(vocab=None, generator=None, seq_len=4, lr=-0.1)
+    with pytest.raises(ConfigError, match=r"^method.optimizer.lr=-0.1 is out of range; give a number >= 0$"):
+        MLE(vocab=None, generator=None, seq_len=4, optimizer=adam(lr=-0.1))
 
 
 def test_a_constructors_own_check_is_one_line_through_instantiate(tmp_path, capsys):
@@ -277,7 +279,7 @@ def _mle_checkpoint(tmp_path: Path) -> tuple[Path, object]:
     data.setup("fit")
     method = instantiate(cfg.method, vocab=data.vocab)
     path = tmp_path / "mle.ckpt"
-    config = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("method", "model")}
+    config = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("method",)}
     torch.save({"config": config, "vocab": data.vocab.state_dict(), "state_dict": method.state_dict(),
                 "loops": {}}, path)  # "loops": passes the resume probe, so the weight check is what refuses it
     return path, data.vocab
@@ -291,7 +293,7 @@ def test_checkpoint_of_another_method_or_size_is_refused_naming_it(tmp_path):
     with pytest.raises(ConfigError, match=r"holds weights of method=mle that do not fit this run's SeqGAN \(missing "
                                           r"discriminator\.embedding\.weight, .*; resume it with method=mle"):
         check_checkpoint(seqgan, path)
-    smaller = instantiate(compose_config(["method=mle", "debug=smoke", "model.generator.hidden_dim=16"],
+    smaller = instantiate(compose_config(["method=mle", "debug=smoke", "method.generator.hidden_dim=16"],
                                          tmp_path / "m").method, vocab=vocab)
     with pytest.raises(ConfigError, match=r"\(other shapes: generator\.lstm\.weight_ih_l0, .*generator\.hidden_dim"
                                           r"=32"):

@@ -107,7 +107,7 @@ def test_signal_saves_checkpoint_and_exits_cleanly(signum, tmp_path):
 
 def test_mid_epoch_checkpoint_resumes_seqgan_from_epoch_start(tmp_path):
     tiny = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=2", "test=false", "seed=2",
-            "model.discriminator.filter_sizes=[2,3]", "model.discriminator.num_filters=[8,8]"]
+            "method.discriminator.filter_sizes=[2,3]", "method.discriminator.num_filters=[8,8]"]
     # SIGTERM after batch 1 of the first adversarial epoch (epoch 2): interrupted.ckpt is a mid-epoch checkpoint
     with pytest.raises(RunInterrupted):
         train(compose_config([*tiny, *_with("kill", "SendSignal", signum=int(signal.SIGTERM), epoch=2,

@@ -105,7 +105,7 @@ def test_smoke_gumbel_gan_on_cfg(tmp_path):
     from textgan.train import train
 
     cfg = compose_config(["method=gumbel_gan", "data=cfg", "debug=smoke"], tmp_path)
-    assert cfg.model.generator._target_.endswith("GumbelLSTMGenerator")  # selected by the method
+    assert cfg.method.generator._target_.endswith("GumbelLSTMGenerator")  # named by the method
     assert cfg.optimized_metric == "val/cfg_valid"
     train(cfg)
     evals = _evals(tmp_path, "val/cfg_valid")

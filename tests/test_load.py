@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from textgan.data.vocab import Vocabulary
 from textgan.generate import main as generate_main
 from textgan.load import METHODS, MODELS, CheckpointError, load_method
+from textgan.optim import OPTIMIZERS, is_optimizer_parameter
 
 from conftest import REPO, compose_config
 
@@ -131,6 +132,16 @@ def _tampered(tmp_path: Path, target: Path) -> dict[str, dict]:
     bad_value = copy.deepcopy(base)
     bad_value["generator"]["hidden_dim"] = "wide"
     variants["a value the class rejects"] = bad_value
+    foreign_optimizer = copy.deepcopy(base)
+    foreign_optimizer["optimizer"] = {"_target_": "shutil.copyfile", "_partial_": True, "src": str(src),
+                                      "dst": str(target)}
+    variants["an optimiser slot naming a foreign class"] = foreign_optimizer
+    optimizer_args = copy.deepcopy(base)
+    optimizer_args["optimizer"]["_args_"] = [{"_target_": "shutil.copyfile", "_args_": [str(src), str(target)]}]
+    variants["_args_ on an optimiser"] = optimizer_args
+    optimizer_value = copy.deepcopy(base)
+    optimizer_value["optimizer"]["lr"] = {"_target_": "shutil.copyfile", "_args_": [str(src), str(target)]}
+    variants["a _target_ in an optimiser's setting"] = optimizer_value
     return variants
 
 
@@ -182,13 +193,41 @@ def test_unreadable_checkpoints_are_one_line_without_weights_only_advice(tmp_pat
 
 
 def test_allow_list_is_exactly_the_classes_conf_builds():
-    def targets(group: str) -> set[str]:
+    def targets(group: str, optimizers: bool = False) -> set[str]:
         found = set()
-        for f in (REPO / "textgan" / "conf" / group).glob("*.yaml"):
+        for f in (REPO / "textgan" / "conf" / group).rglob("*.yaml"):
             node = yaml.safe_load(f.read_text()) or {}
-            nodes = [node, *[v for v in node.values() if isinstance(v, dict)]]
-            found |= {n["_target_"] for n in nodes if "_target_" in n}
+            nodes = [node, *[v for k, v in node.items() if isinstance(v, dict)
+                             and is_optimizer_parameter(k) == optimizers]]
+            found |= {n["_target_"] for n in nodes if "_target_" in n and (n is not node or not optimizers)}
         return found
 
     assert set(METHODS) == targets("method")
     assert set(MODELS) == targets("model")
+    assert targets("method", optimizers=True) <= set(OPTIMIZERS) and "torch.optim.Adam" in set(OPTIMIZERS)
+
+
+def test_a_checkpoint_with_learning_rates_from_before_optimiser_nodes_still_loads(tmp_path):
+    """Checkpoints written when methods took `lr` / `g_adv_lr` ... (no optimiser nodes) load for generation."""
+    old = _clean_method_cfg(tmp_path)
+    del old["optimizer"]
+    old["lr"] = 0.01
+    method = load_method(_save(tmp_path, old))
+    assert type(method).__name__ == "MLE" and method.hparams.epochs == old["epochs"]
+    seqgan = OmegaConf.to_container(compose_config(["method=seqgan", "debug=smoke", "data.seq_len=6"],
+                                                   tmp_path / "seqgan").method, resolve=True)
+    for role in ("g_pretrain", "g_adv", "d"):
+        assert seqgan.pop(f"{role}_optimizer")["_target_"] == "torch.optim.Adam"
+        seqgan[f"{role}_lr"] = 1e-3
+    vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])
+    from textgan.load import build_method
+
+    assert type(build_method(seqgan, vocab)).__name__ == "SeqGAN"
+
+
+def test_the_optimiser_node_is_checked_but_not_built(tmp_path):
+    """A loaded method keeps its default optimiser: the stored node's settings are never called."""
+    stored = _clean_method_cfg(tmp_path)
+    stored["optimizer"] = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.5, "momentum": 0.9}
+    method = load_method(_save(tmp_path, stored))
+    assert method.optimizer.func is torch.optim.Adam and method.optimizer.keywords["lr"] == 0.01

@@ -21,8 +21,8 @@ from conftest import compose_config, read_metrics
 # SeqGAN at toy size with a small discriminator: 1 G pre-training epoch, 1 D pre-training round, 3 adversarial
 # rounds (epochs 2, 3, 4), 4 batches per epoch, delayed rollout policy (a third network in the checkpoint)
 TINY_SEQGAN = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=3", "method.rollout_policy=delayed",
-               "model.discriminator.filter_sizes=[2,3]", "model.discriminator.num_filters=[8,8]",
-               "model.discriminator.embed_dim=8", "seed=3"]
+               "method.discriminator.filter_sizes=[2,3]", "method.discriminator.num_filters=[8,8]",
+               "method.discriminator.embed_dim=8", "seed=3"]
 
 
 class CrashAt(Callback):

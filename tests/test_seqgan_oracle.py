@@ -1,5 +1,5 @@
 """SeqGAN's published oracle (data.oracle=seqgan): the numpy-only unpickler, the TF -> nn.LSTM weight mapping,
-the pinned download, the authors' generator initialisation (model.generator.init=seqgan)."""
+the pinned download, the authors' generator initialisation (method.generator.init=seqgan)."""
 
 import os
 import pickle
@@ -166,7 +166,7 @@ def test_seqgan_init_is_the_authors_lstm():
 def test_oracle_choice_and_init_are_validated(tmp_path):
     from textgan.config_validation import ConfigError, validate_config
 
-    for override, message in (("data.oracle=seqgn", "data.oracle"), ("model.generator.init=tf", "init")):
+    for override, message in (("data.oracle=seqgn", "data.oracle"), ("method.generator.init=tf", "init")):
         cfg = compose_config(["data=oracle", override], tmp_path)
         with pytest.raises(ConfigError, match=message):
             validate_config(cfg)

@@ -26,9 +26,9 @@ from conftest import REPO, read_metrics
 def test_job_dirname_is_number_and_overrides_path_safe():
     assert job_dirname(0, "method=mle,seed=1") == "0_method=mle,seed=1"
     assert job_dirname(7, "") == "7"  # a sweep without overrides
-    unsafe = "data.path=/a/b,model.discriminator.filter_sizes=[2,3]"
+    unsafe = "data.path=/a/b,method.discriminator.filter_sizes=[2,3]"
     digest = hashlib.sha256(unsafe.encode()).hexdigest()[:8]
-    assert job_dirname(1, unsafe) == f"1_data.path=_a_b,model.discriminator.filter_sizes=_2,3__{digest}"
+    assert job_dirname(1, unsafe) == f"1_data.path=_a_b,method.discriminator.filter_sizes=_2,3__{digest}"
     long_a, long_b = "x=" + "a" * 300, "x=" + "a" * 299 + "b"
     assert len(job_dirname(2, long_a)) == JOB_NAME_MAX and "/" not in job_dirname(2, long_a)
     assert job_dirname(2, long_a) != job_dirname(2, long_b)  # cut to the same prefix, told apart by the hash

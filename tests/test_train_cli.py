@@ -18,7 +18,7 @@ from textgan.train import train
 from conftest import REPO, compose_config, read_metrics
 
 TINY_SEQGAN = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=1", "test=false",
-               "model.discriminator.filter_sizes=[2,3]", "model.discriminator.num_filters=[8,8]"]
+               "method.discriminator.filter_sizes=[2,3]", "method.discriminator.num_filters=[8,8]"]
 
 
 def _env(tmp_path):
@@ -29,22 +29,23 @@ def _env(tmp_path):
 @pytest.mark.slow
 def test_multirun_one_dir_per_job_and_report(tmp_path):
     sweep = tmp_path / "sweep"
-    cmd = [sys.executable, "run.py", "-m", "method=mle", "method.lr=0.01,0.002", "seed=1,2", "debug=smoke",
+    cmd = [sys.executable, "run.py", "-m", "method=mle", "method.optimizer.lr=0.01,0.002", "seed=1,2", "debug=smoke",
            "method.epochs=1", "test=false", "num_threads=1", f"hydra.sweep.dir={sweep}"]
     proc = subprocess.run(cmd, cwd=REPO, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs = sorted((p for p in sweep.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("_")[0]))
     # job dirs are named `<num>_<overrides>` (conf/hydra/default.yaml; num_threads is excluded from the name)
-    assert [p.name for p in jobs] == [f"{n}_debug=smoke,method.epochs=1,method.lr={lr},method=mle,seed={s},test=False"
+    assert [p.name for p in jobs] == [f"{n}_debug=smoke,method.epochs=1,method.optimizer.lr={lr},method=mle,seed={s},"
+                                      f"test=False"
                                       for n, (lr, s) in enumerate([(0.01, 1), (0.01, 2), (0.002, 1), (0.002, 2)])]
     overrides = [yaml.safe_load((j / ".hydra" / "overrides.yaml").read_text()) for j in jobs]
-    assert {(o[1], o[2]) for o in overrides} == {(f"method.lr={lr}", f"seed={s}") for lr in (0.01, 0.002)
+    assert {(o[1], o[2]) for o in overrides} == {(f"method.optimizer.lr={lr}", f"seed={s}") for lr in (0.01, 0.002)
                                                   for s in (1, 2)}
     assert all((j / "checkpoints" / "last.ckpt").exists() for j in jobs)
     assert (sweep / "multirun.yaml").exists()
-    # the report groups by the swept key (method.lr) and averages the two seeds
+    # the report groups by the swept key (method.optimizer.lr) and averages the two seeds
     table = summary_table(find_jobs(sweep), ["val/nll_oracle"]).splitlines()
-    assert table[0] == "| method.lr | seeds | val/nll_oracle |"
+    assert table[0] == "| method.optimizer.lr | seeds | val/nll_oracle |"
     assert [row.split(" | ")[:2] for row in table[2:]] == [["| 0.002", "2"], ["| 0.01", "2"]]
     for lr, row in zip(("0.002", "0.01"), table[2:]):
         values = [read_metrics(j)["val/nll_oracle"][-1] for j, o in zip(jobs, overrides) if o[1].endswith(lr)]

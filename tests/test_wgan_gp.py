@@ -107,9 +107,9 @@ def test_smoke_run_picks_its_model_logs_js_and_keeps_the_critic_rhythm(tmp_path)
 
     cfg = compose_config(["method=wgan_gp", "debug=smoke"], tmp_path)
     assert cfg.optimized_metric == "val/js4"
-    cfg_full = compose_config(["method=wgan_gp"], tmp_path)  # no model= given: the method selects conv_resnet
-    assert cfg_full.model.generator._target_.endswith("ConvResNetGenerator")
-    assert cfg_full.model.generator.dim == 512
+    cfg_full = compose_config(["method=wgan_gp"], tmp_path)  # the method names conv_resnet itself
+    assert cfg_full.method.generator._target_.endswith("ConvResNetGenerator")
+    assert cfg_full.method.generator.dim == 512
 
     train(cfg)
     rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))

@@ -33,7 +33,7 @@ def test_wheel_installs_and_its_console_scripts_train_and_generate(tmp_path):
     (wheel,) = wheels.glob("textgan-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "textgan/conf/config.yaml" in names and "textgan/conf/generate.yaml" in names
-    assert "textgan/conf/method/objective/nll_test.yaml" in names  # the deepest group
+    assert "textgan/conf/model/generator/lstm.yaml" in names  # the deepest group
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", venv], tmp_path, os.environ)

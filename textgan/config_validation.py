@@ -218,6 +218,8 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
         raise ConfigError(f"cannot parse the overrides: {str(ex).splitlines()[0]}") from None
     # Hydra's own settings are Hydra's business; interval()/tag sweeps belong to a sweeper, which checks them
     parsed = [o for o in parsed if not o.key_or_group.startswith("hydra") and _values(o)]
+    for o in parsed:
+        check_not_model_group(o.key_or_group.lstrip("+~"))
     first = [f"{o.get_key_element()}={_values(o)[0]}" if o.is_sweep_override() else o.input_line for o in parsed]
     variants, key_values = [first], []
     for i, o in enumerate(parsed):
@@ -236,6 +238,22 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
             trial = cfg.copy()
             OmegaConf.update(trial, key, yaml.safe_load(text), force_add=True)
             validate_config(trial)
+
+
+MODEL_SLOTS = ("generator", "discriminator", "critic")
+
+
+def check_not_model_group(key: str) -> None:
+    """`model=...` and `model.<slot>.<key>=...` were the spellings before each method config named its networks;
+    say the new one (`method.<slot>.<key>`, or `model/<slot>@method.<slot>=<option>` for another network)."""
+    if key == "model":
+        raise ConfigError("model=... is gone: each method config names its networks (method.generator, "
+                          "method.discriminator, method.critic); pick another one with "
+                          "model/generator@method.generator=<option> (options: conf/model/generator/)")
+    head, _, rest = key.partition(".")
+    if head == "model" and rest:
+        new = f"method.{rest}" if rest.partition(".")[0] in MODEL_SLOTS else "method.generator.<key>"
+        raise ConfigError(f"{key}: the networks are part of the method now; write {new}=...")
 
 
 def _values(o: Any) -> list[str]:

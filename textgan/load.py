@@ -9,6 +9,11 @@ checkpoint that writes files or imports code). Here nothing from the file is ins
 - its model slots (`MODEL_SLOTS`: `generator`, `discriminator`, `critic`) must each be a node whose `_target_` is
   one of `MODELS` (the classes `conf/model/*.yaml` build); textgan itself wraps them in `functools.partial`, as the
   method expects (the file's `_partial_` flag is not obeyed);
+- its optimiser slots (`optimizer`, `<role>_optimizer`, `textgan.optim`) must each be a node whose `_target_` is
+  one of `textgan.optim.OPTIMIZERS` with plain settings; they are checked and then left out: a method loaded for
+  generation never trains, so it keeps its constructor's default optimisers;
+- the learning rates of checkpoints written before optimisers were config nodes (`LEGACY_KEYS`: `lr`, `betas`,
+  `g_pretrain_lr`, ...) are checked as plain data and dropped, so those checkpoints still load;
 - every key must be a parameter of the class it configures, and every other value plain data (None, bool, int,
   float, str, lists and dicts of those) with no `_target_`, `_args_`, `_partial_`, `_recursive_` or `_convert_`
   anywhere in it.
@@ -29,6 +34,7 @@ from typing import Any
 import torch
 
 from textgan.errors import UserError
+from textgan.optim import OPTIMIZERS, is_optimizer_parameter, optimizer_class
 
 # `_target_` -> (module, class): the only classes a checkpoint may name (tests check these equal conf/'s targets)
 METHODS: dict[str, tuple[str, str]] = {
@@ -56,6 +62,8 @@ HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # arguments textgan passes itself when it builds the object: a checkpoint may not set them
 METHOD_SUPPLIED = ("vocab",)
 MODEL_SUPPLIED = ("vocab_size", "seq_len", "pad_id", "bos_id", "eos_id")
+# method settings of checkpoints written before optimisers were `_partial_` nodes (now `<role>_optimizer.lr`)
+LEGACY_KEYS = ("lr", "betas", "g_pretrain_lr", "g_adv_lr", "d_lr", "mle_lr", "rl_lr")
 
 
 class CheckpointError(UserError, ValueError):
@@ -123,6 +131,25 @@ def _kwargs(cls: type, node: dict, where: str, supplied: tuple[str, ...], path: 
     return kwargs
 
 
+def _check_optimizer(node: Any, where: str, path: Path) -> None:
+    """An optimiser node: `_target_` one of `OPTIMIZERS`, settings that are parameters of it and plain data."""
+    if not isinstance(node, dict):
+        raise CheckpointError(f"{path}: {where} is not an optimiser node; refusing this checkpoint")
+    target = node.get("_target_")
+    if not isinstance(target, str) or target not in OPTIMIZERS:
+        raise CheckpointError(f"{path}: {where}._target_={target!r} is not an optimiser textgan allows "
+                              f"({', '.join(OPTIMIZERS)}); refusing this checkpoint (it was altered or not written "
+                              f"by textgan)")
+    params = inspect.signature(optimizer_class(target).__init__).parameters
+    for key, value in node.items():
+        if key == "_target_" or (key == "_partial_" and value is True):
+            continue
+        if not isinstance(key, str) or key not in params or key in ("self", "params"):
+            raise CheckpointError(f"{path}: {where}.{key} is not a setting of {target}; refusing this checkpoint "
+                                  f"(it was altered or not written by textgan)")
+        _check_plain(value, f"{where}.{key}", path)
+
+
 def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     """The method named by a checkpoint's `config["method"]`, built by allow-list (see the module docstring).
 
@@ -135,6 +162,13 @@ def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     if not isinstance(method_cfg, dict):
         raise CheckpointError(f"{path}: config.method is not a config node; refusing this checkpoint")
     cls = _import(METHODS, method_cfg.get("_target_"), "config.method", path)
+    params = inspect.signature(cls.__init__).parameters
+    method_cfg = dict(method_cfg)
+    for key in [k for k in method_cfg if isinstance(k, str) and k not in params]:
+        if key in LEGACY_KEYS:  # an older checkpoint's learning rate: plain data, not needed for generation
+            _check_plain(method_cfg.pop(key), f"config.method.{key}", path)
+    for key in [k for k in method_cfg if isinstance(k, str) and is_optimizer_parameter(k) and k in params]:
+        _check_optimizer(method_cfg.pop(key), f"config.method.{key}", path)
     kwargs = _kwargs(cls, method_cfg, "config.method", METHOD_SUPPLIED, path)
     for key, value in kwargs.items():
         where = f"config.method.{key}"

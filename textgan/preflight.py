@@ -32,6 +32,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from textgan.compose import CONF_DIR, compose
 from textgan.errors import ConfigError
+from textgan.optim import OPTIMIZERS, check_optimizer
 from textgan.ranges import PositiveInt, check_arguments, check_value
 
 TOP_LEVEL_RANGES = {"eval_every": PositiveInt, "num_threads": PositiveInt}
@@ -74,6 +75,8 @@ def _check_node(node: DictConfig, path: str) -> None:
             target = None
         if target is not None:
             check_arguments(target, {k: _value(node, k) for k in node if isinstance(k, str)}, path)
+        if node._target_ in OPTIMIZERS:  # torch declares no ranges: learning rate, decay, momentum >= 0
+            check_optimizer({k: _value(node, k) for k in node if isinstance(k, str)}, path)
     for key in node:
         sub = node._get_node(key)
         if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
@@ -242,8 +245,12 @@ def check_checkpoint(method, ckpt_path: str | os.PathLike | None) -> None:
     shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
     if not (missing or unexpected or shapes):
         return
-    target = ((ckpt.get("config") or {}).get("method") or {}).get("_target_")
-    model = (ckpt.get("config") or {}).get("model") or {}
+    config = ckpt.get("config") or {}
+    method_cfg = config.get("method") if isinstance(config.get("method"), dict) else {}
+    target = method_cfg.get("_target_")
+    # the networks: the method's own nodes (checkpoints written before that: a top-level `model` node)
+    model = {slot: node for slot, node in method_cfg.items() if slot in ("generator", "discriminator", "critic")} \
+        or config.get("model") or {}
     written = f"{_name('method', target)}" if isinstance(target, str) else "another method"
     diff = "; ".join(filter(None, [missing and f"missing {_key_list(missing)}",
                                    unexpected and f"unexpected {_key_list(unexpected)}",

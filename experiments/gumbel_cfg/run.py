@@ -51,7 +51,7 @@ RUNS = {
         "method=mle",
         "method.epochs=40",
         "method.num_eval_samples=1000",
-        "model.generator.hidden_dim=64",
+        "method.generator.hidden_dim=64",
         "optimized_metric=val/nll_test",
     ],
     "Gumbel GAN (soft)": [

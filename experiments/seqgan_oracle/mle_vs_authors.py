@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RUNS = {
     "pytorch_shuffled": "textgan's defaults: PyTorch init, learned start vector, shuffled batches, 10,000 samples",
-    "seqgan_shuffled": "`model.generator.init=seqgan`, shuffled batches, 10,000 samples",
+    "seqgan_shuffled": "`method.generator.init=seqgan`, shuffled batches, 10,000 samples",
     "seqgan_ordered": "`init=seqgan data.shuffle=false data.num_train=9984` (the authors' code)",
     "seqgan_ordered_2016": "as above, trained on the 2016 file (`data.train_file=real_data.txt`)",
 }
@@ -132,7 +132,7 @@ def main() -> None:
         cells = [f"{ev[k + 1][0] - log['pre'][k]:+.3f}" if k + 1 in ev else "" for k in (5, 10, 15)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "What it shows: the gap the issue reported (textgan's defaults) is the initialisation. With",
-              "`model.generator.init=seqgan` textgan's MLE matches the log with the authors' data order and is",
+              "`method.generator.init=seqgan` textgan's MLE matches the log with the authors' data order and is",
               "below it with shuffled batches (one seed each). NLL-test (the model's NLL of held-out oracle data)",
               "bottoms out after 4-5 epochs and then rises in every configuration: 10,000 training sequences",
               "over-fit, whatever the initialisation; the authors do not log NLL-test, and their NLL-oracle flattens",

@@ -9,9 +9,9 @@ common=(method=mle data=oracle data.oracle=seqgan method.epochs=16 eval_every=1 
         test=false method.num_eval_samples=10000 seed=12345)
 declare -A runs=(
   [pytorch_shuffled]=""
-  [seqgan_shuffled]="model.generator.init=seqgan"
-  [seqgan_ordered]="model.generator.init=seqgan data.shuffle=false data.num_train=9984"
-  [seqgan_ordered_2016]="model.generator.init=seqgan data.shuffle=false data.train_file=real_data.txt"
+  [seqgan_shuffled]="method.generator.init=seqgan"
+  [seqgan_ordered]="method.generator.init=seqgan data.shuffle=false data.num_train=9984"
+  [seqgan_ordered_2016]="method.generator.init=seqgan data.shuffle=false data.train_file=real_data.txt"
 )
 for name in "${@:-seqgan_ordered pytorch_shuffled seqgan_shuffled seqgan_ordered_2016}"; do
   for n in $name; do

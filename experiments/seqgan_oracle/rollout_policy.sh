@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 common=(method=seqgan data=oracle data.oracle=seqgan data.num_train=9984 data.shuffle=false
-        model.generator.init=seqgan method.g_pretrain_epochs=5 method.d_pretrain_rounds=5
+        method.generator.init=seqgan method.g_pretrain_epochs=5 method.d_pretrain_rounds=5
         method.adversarial_rounds=10 method.d_pool_size=192 eval_every=5 logger=csv trainer=cpu num_threads=1
         test=false method.num_eval_samples=10000 seed=12345)
 for policy in "${@:-current delayed}"; do

@@ -59,7 +59,7 @@ def build_config(out: Path):
         "callbacks.progress_bar=null",
         f"+trainer.max_time={MAX_TIME}",
         "trainer.enable_model_summary=false",
-        f"model.generator.dim={WIDTH}",
+        f"method.generator.dim={WIDTH}",
         "method.epochs=1000",
     ]
     if (REPO / "textgan" / "conf" / "data" / "char_text.yaml").exists():
@@ -134,7 +134,7 @@ def write_results(cfg, data_name, evals, test, wall, load_start, out: Path) -> N
     floor = evals[-1] if evals else None
     samples = sorted((out / "samples").glob("samples_test_*.txt")) or sorted((out / "samples").glob("*.txt"))
     sample_lines = samples[-1].read_text(encoding="utf-8").splitlines()[:15] if samples else []
-    m, g = cfg.method, cfg.model.generator
+    m, g = cfg.method, cfg.method.generator
     lines = [
         "# WGAN-GP on character-level English (32 characters)",
         "",
@@ -151,8 +151,9 @@ def write_results(cfg, data_name, evals, test, wall, load_start, out: Path) -> N
         "generator iteration (10 critic steps with the gradient penalty's double backward + 1 generator "
         "step, batch 64) would take minutes on this CPU (width 128: ~25 s, width 32: ~1.3 s, measured alone, "
         f"one thread). Everything else is the paper's: {m.critic_steps} critic steps per generator step, "
-        f"lambda = {m.gp_weight}, Adam lr {m.lr} "
-        f"betas {list(m.betas)}, batch 64, {m.num_eval_samples} samples per evaluation. The run is cut by a "
+        f"lambda = {m.gp_weight}, Adam lr {m.g_optimizer.lr} "
+        f"betas {list(m.g_optimizer.betas)}, batch 64, {m.num_eval_samples} samples per evaluation. The run is cut "
+        "by a "
         "wall-clock cap instead of the paper's 200k generator iterations; evaluated every "
         f"{EVAL_EVERY} epoch(s) (one epoch = one pass of the critic over the data, ~50 generator iterations).",
         "",

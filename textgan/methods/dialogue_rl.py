@@ -44,6 +44,7 @@ from textgan.decoding import Decoder, sample_decode
 from textgan.errors import ConfigError
 from textgan.losses import masked_mean, mle_loss, policy_gradient_loss
 from textgan.methods.seq2seq import DialogueMethod
+from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import (
     NonNegativeFloat,
     NonNegativeInt,
@@ -94,7 +95,8 @@ class DialogueRL(DialogueMethod):
         baseline_decay: of the running-mean baselines (one per RL phase) of the reward.
         sample_temperature: of the sampled responses and simulated turns.
         rl_batch_size: contexts per RL step (null: the data batch).
-        mle_lr, rl_lr: Adam learning rates of the MLE and the RL steps.
+        mle_optimizer, rl_optimizer: factories (`textgan.optim`) of the optimisers of the MLE steps (the policy's
+            and, its own instance, the backward model's) and of the RL steps (default Adam, lr 1e-3 and 1e-4).
         Evaluation and decoding options as in `DialogueMethod`; `dull_responses` is also r1's list S.
     """
 
@@ -120,8 +122,8 @@ class DialogueRL(DialogueMethod):
         baseline_decay: UnitInterval = 0.95,
         sample_temperature: PositiveFloat = 1.0,
         rl_batch_size: PositiveInt | None = None,
-        mle_lr: NonNegativeFloat = 1e-3,
-        rl_lr: NonNegativeFloat = 1e-4,
+        mle_optimizer: OptimizerFactory = adam(lr=1e-3),
+        rl_optimizer: OptimizerFactory = adam(lr=1e-4),
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 1000,
         eval_decode: Decoder = "greedy",
@@ -137,6 +139,7 @@ class DialogueRL(DialogueMethod):
         repeat_similarity: UnitInterval = 0.8,
     ):
         check_arguments(DialogueRL, locals(), "method")
+        check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
                          repeat_similarity)
@@ -151,7 +154,8 @@ class DialogueRL(DialogueMethod):
             raise ConfigError("the backward model p(q | a) needs training: give method.backward_ckpt=<a method="
                              "seq2seq data.direction=backward last.ckpt> or method.mle_epochs > 0")
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "reward_weights"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "reward_weights",
+                                          "mle_optimizer", "rl_optimizer"], logger=False)
         self.generator = self.build_generator(generator)
         self.forward_scorer = self.build_generator(generator).requires_grad_(False)
         self.backward_model = self.build_generator(generator)
@@ -161,7 +165,8 @@ class DialogueRL(DialogueMethod):
         self.prefix_start, self.prefix_anneal_every = prefix_start, prefix_anneal_every
         self.turns_start, self.turns_max, self.turns_every = turns_start, turns_max, turns_every
         self.baseline_decay, self.sample_temperature = baseline_decay, sample_temperature
-        self.rl_batch_size, self.mle_lr, self.rl_lr = rl_batch_size, mle_lr, rl_lr
+        self.rl_batch_size = rl_batch_size
+        self.mle_optimizer, self.rl_optimizer = plain(mle_optimizer), plain(rl_optimizer)
         # saved in checkpoints: the curricula's step counters, the baselines, whether the scorers are frozen
         for name in ("mmi_steps", "simulation_steps", "mmi_baseline_updates", "simulation_baseline_updates"):
             self.register_buffer(name, torch.zeros((), dtype=torch.long))
@@ -176,9 +181,9 @@ class DialogueRL(DialogueMethod):
 
     def configure_optimizers(self):
         return [
-            torch.optim.Adam(self.generator.parameters(), lr=self.mle_lr),
-            torch.optim.Adam(self.backward_model.parameters(), lr=self.mle_lr),
-            torch.optim.Adam(self.generator.parameters(), lr=self.rl_lr),
+            self.mle_optimizer(self.generator.parameters()),
+            self.mle_optimizer(self.backward_model.parameters()),
+            self.rl_optimizer(self.generator.parameters()),
         ]
 
     def on_fit_start(self) -> None:

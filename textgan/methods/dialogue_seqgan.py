@@ -34,6 +34,7 @@ from textgan.decoding import Decoder
 from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.seq2seq import DialogueMethod
+from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import (
     NonNegativeFloat,
     NonNegativeInt,
@@ -58,6 +59,8 @@ class DialogueSeqGAN(DialogueMethod):
     Args:
         generator, discriminator: `_partial_` model factories (`Seq2Seq`, `HierarchicalDiscriminator`).
         pretrained_ckpt: a `method=seq2seq` (or `dialogue_seqgan`) checkpoint whose generator starts training.
+        g_pretrain_optimizer, g_adv_optimizer, d_optimizer: factories (`textgan.optim`) of the optimisers of G's
+            MLE pre-training, G's REINFORCE and teacher-forcing steps, and D (default Adam, 1e-3, 1e-4, 1e-3).
         sample_temperature: temperature of the responses G samples for D and for the policy gradient.
         adv_batch_size: contexts per G step (null: the whole data batch).
         reward_batch_size: D's batch inside the rollouts (rounded down to a multiple of the G batch).
@@ -84,9 +87,9 @@ class DialogueSeqGAN(DialogueMethod):
         baseline_decay: UnitInterval = 0.95,
         sample_temperature: PositiveFloat = 1.0,
         adv_batch_size: PositiveInt | None = None,
-        g_pretrain_lr: NonNegativeFloat = 1e-3,
-        g_adv_lr: NonNegativeFloat = 1e-4,
-        d_lr: NonNegativeFloat = 1e-3,
+        g_pretrain_optimizer: OptimizerFactory = adam(lr=1e-3),
+        g_adv_optimizer: OptimizerFactory = adam(lr=1e-4),
+        d_optimizer: OptimizerFactory = adam(lr=1e-3),
         grad_clip: NonNegativeFloat = 5.0,
         reward_batch_size: PositiveInt = 4096,
         num_eval_samples: PositiveInt = 1000,
@@ -103,6 +106,7 @@ class DialogueSeqGAN(DialogueMethod):
         repeat_similarity: UnitInterval = 0.8,
     ):
         check_arguments(DialogueSeqGAN, locals(), "method")
+        check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
                          repeat_similarity)
@@ -112,7 +116,8 @@ class DialogueSeqGAN(DialogueMethod):
         if baseline not in BASELINES:
             raise ConfigError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "dull_responses"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "dull_responses",
+                                          "g_pretrain_optimizer", "g_adv_optimizer", "d_optimizer"], logger=False)
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
         self.g_pretrain_epochs, self.d_pretrain_epochs = g_pretrain_epochs, d_pretrain_epochs
@@ -122,7 +127,8 @@ class DialogueSeqGAN(DialogueMethod):
         self.teacher_forcing_weight = teacher_forcing_weight
         self.baseline, self.baseline_decay = baseline, baseline_decay
         self.sample_temperature, self.adv_batch_size = sample_temperature, adv_batch_size
-        self.g_pretrain_lr, self.g_adv_lr, self.d_lr = g_pretrain_lr, g_adv_lr, d_lr
+        self.g_pretrain_optimizer, self.g_adv_optimizer = plain(g_pretrain_optimizer), plain(g_adv_optimizer)
+        self.d_optimizer = plain(d_optimizer)
         self.reward_batch_size = reward_batch_size
         # b_t: running mean of the reward at each response position (saved in checkpoints)
         self.register_buffer("reward_baseline", torch.zeros(seq_len))
@@ -134,9 +140,9 @@ class DialogueSeqGAN(DialogueMethod):
 
     def configure_optimizers(self):
         return [
-            torch.optim.Adam(self.generator.parameters(), lr=self.g_pretrain_lr),
-            torch.optim.Adam(self.generator.parameters(), lr=self.g_adv_lr),
-            torch.optim.Adam(self.discriminator.parameters(), lr=self.d_lr),
+            self.g_pretrain_optimizer(self.generator.parameters()),
+            self.g_adv_optimizer(self.generator.parameters()),
+            self.d_optimizer(self.discriminator.parameters()),
         ]
 
     def on_fit_start(self) -> None:

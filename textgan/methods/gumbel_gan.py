@@ -23,7 +23,7 @@ has one (the CFG data: `val/cfg_valid`, `val/unique`, `val/novel`), and NLL-orac
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
 from textgan.methods.base import TextGANModule
+from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
 
 
@@ -48,7 +49,8 @@ class GumbelGAN(TextGANModule):
 
     Args:
         epochs: passes over the data; every batch is one D step and one G step.
-        lr, betas: Adam for both networks.
+        g_optimizer, d_optimizer: factories (`textgan.optim`) of the two networks' optimisers (default Adam,
+            lr 1e-3, betas (0.5, 0.999), both).
         tau_start, tau_min, tau_anneal_rate, tau_anneal_every: the temperature schedule (see `tau_schedule`).
         straight_through: hard one-hot forward, soft backward.
         grad_clip: max gradient norm of both networks' updates (0: none).
@@ -63,8 +65,8 @@ class GumbelGAN(TextGANModule):
         discriminator: Callable[..., torch.nn.Module],
         seq_len: int,
         epochs: NonNegativeInt = 50,
-        lr: NonNegativeFloat = 1e-3,
-        betas: Sequence[float] = (0.5, 0.999),
+        g_optimizer: OptimizerFactory = adam(lr=1e-3, betas=(0.5, 0.999)),
+        d_optimizer: OptimizerFactory = adam(lr=1e-3, betas=(0.5, 0.999)),
         tau_start: PositiveFloat = 5.0,
         tau_min: PositiveFloat = 0.5,
         tau_anneal_rate: NonNegativeFloat = 1e-3,
@@ -74,15 +76,17 @@ class GumbelGAN(TextGANModule):
         num_eval_samples: PositiveInt = 1000,
     ):
         check_arguments(GumbelGAN, locals(), "method")
+        check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if not 0 < tau_min <= tau_start:
             raise ConfigError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
-        betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "g_optimizer", "d_optimizer"],
+                                  logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab))
-        self.epochs, self.lr, self.betas = epochs, lr, tuple(betas)
+        self.epochs = epochs
+        self.g_optimizer, self.d_optimizer = plain(g_optimizer), plain(d_optimizer)
         self.tau_start, self.tau_min = tau_start, tau_min
         self.tau_anneal_rate, self.tau_anneal_every = tau_anneal_rate, tau_anneal_every
         self.straight_through = straight_through
@@ -108,8 +112,8 @@ class GumbelGAN(TextGANModule):
 
     def configure_optimizers(self):
         return [
-            torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas),
+            self.g_optimizer(self.generator.parameters()),
+            self.d_optimizer(self.discriminator.parameters()),
         ]
 
     def on_train_start(self) -> None:

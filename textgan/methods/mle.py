@@ -8,11 +8,13 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.methods.base import TextGANModule
+from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
 
 class MLE(TextGANModule):
-    """Train `generator` by teacher-forced cross-entropy for `epochs` epochs (Adam, `lr`)."""
+    """Train `generator` by teacher-forced cross-entropy for `epochs` epochs with `optimizer` (default Adam,
+    lr 0.01)."""
 
     phases = ("mle",)
 
@@ -22,22 +24,23 @@ class MLE(TextGANModule):
         generator: Callable[..., torch.nn.Module],
         seq_len: int,
         epochs: NonNegativeInt = 120,
-        lr: NonNegativeFloat = 0.01,
+        optimizer: OptimizerFactory = adam(lr=0.01),
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 10_000,
     ):
         check_arguments(MLE, locals(), "method")
+        check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "optimizer"], logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
-        self.epochs, self.lr = epochs, lr
+        self.optimizer = plain(optimizer)
 
     def phase_epochs(self) -> tuple[int, ...]:
-        return (self.epochs,)
+        return (self.hparams.epochs,)
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.generator.parameters(), lr=self.lr)
+        return self.optimizer(self.generator.parameters())
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         loss = self.mle_step(batch, self.optimizers())

@@ -30,6 +30,7 @@ from textgan.methods.base import TextGANModule
 from textgan.metrics.diversity import average_length, distinct_n, distinct_n_per_token
 from textgan.metrics.nll import perplexity
 from textgan.metrics.response_bleu import response_bleu
+from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import (
     NonNegativeFloat,
     NonNegativeInt,
@@ -116,7 +117,7 @@ class DialogueMethod(TextGANModule):
         try:
             (self.generator if into is None else into).load_state_dict(state)
         except RuntimeError as err:
-            raise ConfigError(f"the generator of {path} does not match model.generator (train and load "
+            raise ConfigError(f"the generator of {path} does not match method.generator (train and load "
                              f"with the same model config): {err}") from err
 
     @torch.no_grad()
@@ -225,7 +226,8 @@ class DialogueMethod(TextGANModule):
 
 
 class Seq2SeqMLE(DialogueMethod):
-    """Train the seq2seq `generator` by teacher-forced cross-entropy for `epochs` epochs (Adam, `lr`)."""
+    """Train the seq2seq `generator` by teacher-forced cross-entropy for `epochs` epochs with `optimizer`
+    (default Adam, lr 1e-3)."""
 
     phases = ("mle",)
 
@@ -235,7 +237,7 @@ class Seq2SeqMLE(DialogueMethod):
         generator: Callable[..., torch.nn.Module],
         seq_len: int,
         epochs: NonNegativeInt = 10,
-        lr: NonNegativeFloat = 1e-3,
+        optimizer: OptimizerFactory = adam(lr=1e-3),
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 1000,
         eval_decode: Decoder = "greedy",
@@ -251,19 +253,20 @@ class Seq2SeqMLE(DialogueMethod):
         repeat_similarity: UnitInterval = 0.8,
     ):
         check_arguments(Seq2SeqMLE, locals(), "method")
+        check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
                          temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
                          repeat_similarity)
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "optimizer"], logger=False)
         self.generator = self.build_generator(generator)
-        self.epochs, self.lr = epochs, lr
+        self.optimizer = plain(optimizer)
 
     def phase_epochs(self) -> tuple[int, ...]:
-        return (self.epochs,)
+        return (self.hparams.epochs,)
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.generator.parameters(), lr=self.lr)
+        return self.optimizer(self.generator.parameters())
 
     def training_step(self, batch, batch_idx: int) -> None:
         self.log("train/g_mle_loss", self.mle_step(batch, self.optimizers()), prog_bar=True)

@@ -33,6 +33,7 @@ from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
 from textgan.models.cnn import CNNDiscriminator
+from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
 from textgan.rollout import mc_rewards, update_rollout_policy
 
@@ -41,6 +42,8 @@ class SeqGAN(TextGANModule):
     """SeqGAN with LSTM generator and CNN discriminator (built from the `generator`/`discriminator` factories).
 
     Args:
+        g_pretrain_optimizer, g_adv_optimizer, d_optimizer: factories (`textgan.optim`) of the optimisers of G's
+            MLE pre-training, G's policy-gradient steps and D (the authors': Adam, lr 0.01, 0.01, 1e-4).
         rollout_policy: "current" (rollouts sample from G itself: what the authors' TensorFlow code runs, hence
             the published numbers: its `ROLLOUT.update_params` builds new tensors that the rollout graph never
             reads) or "delayed" (the paper's text: a copy updated as
@@ -73,9 +76,9 @@ class SeqGAN(TextGANModule):
         d_steps: NonNegativeInt = 5,
         d_epochs: PositiveInt = 3,
         num_rollouts: PositiveInt = 16,
-        g_pretrain_lr: NonNegativeFloat = 0.01,
-        g_adv_lr: NonNegativeFloat = 0.01,
-        d_lr: NonNegativeFloat = 1e-4,
+        g_pretrain_optimizer: OptimizerFactory = adam(lr=0.01),
+        g_adv_optimizer: OptimizerFactory = adam(lr=0.01),
+        d_optimizer: OptimizerFactory = adam(lr=1e-4),
         grad_clip: NonNegativeFloat = 5.0,
         pg_baseline: bool = False,
         rollout_policy: Literal["current", "delayed"] = "current",
@@ -90,11 +93,13 @@ class SeqGAN(TextGANModule):
         fast_discriminator: bool = True,
     ):
         check_arguments(SeqGAN, locals(), "method")
+        check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if rollout_policy not in ("current", "delayed"):
             raise ConfigError(f"method.rollout_policy must be 'current' or 'delayed', got {rollout_policy!r}")
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "g_pretrain_optimizer",
+                                          "g_adv_optimizer", "d_optimizer"], logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
         fast = PrefixSharingScorer(self.discriminator) if fast_discriminator and isinstance(
@@ -111,7 +116,8 @@ class SeqGAN(TextGANModule):
         self.rollout_update_rate, self.adv_batch_size = rollout_update_rate, adv_batch_size
         self.num_negatives, self.reward_batch_size = num_negatives, reward_batch_size
         self.max_d_batches, self.d_batch_size, self.d_pool_size = max_d_batches, d_batch_size, d_pool_size
-        self.g_pretrain_lr, self.g_adv_lr, self.d_lr = g_pretrain_lr, g_adv_lr, d_lr
+        self.g_pretrain_optimizer, self.g_adv_optimizer = plain(g_pretrain_optimizer), plain(g_adv_optimizer)
+        self.d_optimizer = plain(d_optimizer)
         self._pools: list[torch.Tensor] = []  # negatives of each D step of the round, [N, seq_len]
         self._positives: list[torch.Tensor] = []  # positives of each pool, [P, seq_len]
         self._orders: list[list[torch.Tensor]] = []  # per pool, one permutation of its P + N examples per D epoch
@@ -126,9 +132,9 @@ class SeqGAN(TextGANModule):
 
     def configure_optimizers(self):
         return [
-            torch.optim.Adam(self.generator.parameters(), lr=self.g_pretrain_lr),
-            torch.optim.Adam(self.generator.parameters(), lr=self.g_adv_lr),
-            torch.optim.Adam(self.discriminator.parameters(), lr=self.d_lr),
+            self.g_pretrain_optimizer(self.generator.parameters()),
+            self.g_adv_optimizer(self.generator.parameters()),
+            self.d_optimizer(self.discriminator.parameters()),
         ]
 
     # ------------------------------------------------------------------ training

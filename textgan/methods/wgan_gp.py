@@ -34,6 +34,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from textgan.methods.base import TextGANModule
 from textgan.metrics.ngram_js import NgramCounts, js_divergence
+from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
 
@@ -44,7 +45,8 @@ class WGANGP(TextGANModule):
         epochs: passes over the training data (each real batch is one critic step).
         critic_steps: critic steps per generator step (paper 10).
         gp_weight: lambda (paper 10).
-        lr, betas: Adam for both networks (paper 1e-4, (0.5, 0.9)).
+        g_optimizer, critic_optimizer: factories (`textgan.optim`) of the two networks' optimisers (paper: Adam,
+            lr 1e-4, betas (0.5, 0.9), both).
         js_orders: the n of the n-gram JS metrics (paper 1..4).
         num_eval_samples: samples per evaluation (the original code: 10 batches of 64 = 640); the floor uses
             as many held-out sequences, since the JS of sparse n-gram counts depends on the sample size.
@@ -61,21 +63,22 @@ class WGANGP(TextGANModule):
         epochs: NonNegativeInt = 100,
         critic_steps: PositiveInt = 10,
         gp_weight: NonNegativeFloat = 10.0,
-        lr: NonNegativeFloat = 1e-4,
-        betas: Sequence[float] = (0.5, 0.9),
+        g_optimizer: OptimizerFactory = adam(lr=1e-4, betas=(0.5, 0.9)),
+        critic_optimizer: OptimizerFactory = adam(lr=1e-4, betas=(0.5, 0.9)),
         js_orders: Sequence[int] = (1, 2, 3, 4),
         num_eval_samples: PositiveInt = 640,
     ):
         check_arguments(WGANGP, locals(), "method")
+        check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
-        betas = tuple(float(b) for b in betas)  # plain Python in checkpoints (weights_only loading)
         js_orders = tuple(int(n) for n in js_orders)
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "critic"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "critic", "g_optimizer", "critic_optimizer"],
+                                  logger=False)
         self.generator = generator(vocab_size=len(vocab), seq_len=seq_len)
         self.critic = critic(vocab_size=len(vocab), seq_len=seq_len)
         self.epochs, self.critic_steps, self.gp_weight = epochs, critic_steps, gp_weight
-        self.lr, self.betas = lr, tuple(betas)
+        self.g_optimizer, self.critic_optimizer = plain(g_optimizer), plain(critic_optimizer)
         self.js_orders = tuple(int(n) for n in js_orders)
         self.register_buffer("critic_step_count", torch.zeros((), dtype=torch.long))
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
@@ -88,8 +91,8 @@ class WGANGP(TextGANModule):
 
     def configure_optimizers(self):
         return [
-            torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas),
-            torch.optim.Adam(self.critic.parameters(), lr=self.lr, betas=self.betas),
+            self.g_optimizer(self.generator.parameters()),
+            self.critic_optimizer(self.critic.parameters()),
         ]
 
     # ------------------------------------------------------------------ training

@@ -51,11 +51,11 @@ class LSTMGenerator(nn.Module):
     ):
         super().__init__()
         if init not in self.inits:
-            raise ValueError(f"model.generator.init must be one of {self.inits}, got {init!r}")
+            raise ValueError(f"method.generator.init must be one of {self.inits}, got {init!r}")
         if init == "seqgan" and start_token is None:
             start_token = 0  # the authors' START_TOKEN
         if start_token is not None and not 0 <= start_token < vocab_size:
-            raise ValueError(f"model.generator.start_token={start_token} is not a token id (vocabulary size "
+            raise ValueError(f"method.generator.start_token={start_token} is not a token id (vocabulary size "
                              f"{vocab_size}); use an id in 0..{vocab_size - 1} or null for a learned start vector")
         self.vocab_size, self.pad_id, self.eos_id = vocab_size, pad_id, eos_id
         self.init, self.start_token = init, start_token

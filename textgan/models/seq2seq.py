@@ -83,9 +83,9 @@ class Seq2Seq(nn.Module):
     ):
         super().__init__()
         if attention not in ATTENTIONS:
-            raise ValueError(f"model.generator.attention must be one of {ATTENTIONS}, got {attention!r}")
+            raise ValueError(f"method.generator.attention must be one of {ATTENTIONS}, got {attention!r}")
         if encoder_rnn not in ENCODER_RNNS:
-            raise ValueError(f"model.generator.encoder_rnn must be one of {ENCODER_RNNS}, "
+            raise ValueError(f"method.generator.encoder_rnn must be one of {ENCODER_RNNS}, "
                              f"got {encoder_rnn!r}")
         if None in (pad_id, eos_id, bos_id):
             raise ValueError("Seq2Seq needs a vocabulary with <pad>, <bos> and <eos> (got pad_id="
