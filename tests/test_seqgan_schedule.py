@@ -161,3 +161,13 @@ def test_an_adversarial_round_takes_its_g_steps_at_its_first_batch_only():
     full.adversarial_generator_step = lambda opt: g_steps.append(opt)
     run_round(full, 4)
     assert len(g_steps) == 3 and len(d_updates(seen)) == 2 * 2 * 2  # g_steps once, then every D update
+
+
+def test_d_steps_zero_trains_g_only():
+    pos, neg = distinct_rows(40, 0), distinct_rows(400, 100)
+    m, seen = make_seqgan(pos, neg, batches=2, g_pretrain_epochs=0, d_pretrain_rounds=0, d_steps=0, g_steps=2,
+                          num_rollouts=2, adv_batch_size=4)
+    g_steps = []
+    m.adversarial_generator_step = lambda opt: g_steps.append(opt)
+    run_round(m, 2)
+    assert len(g_steps) == 2 and not d_updates(seen) and not m._pools

@@ -154,8 +154,9 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         """This batch's share of a round's D training: `num_pools` pools drawn from the current G at the round's
         first batch (line 15), then D's updates on them (line 16), spread evenly over the round's batches.
 
-        Pools are not checkpointed: a round resumed after its first batch (a mid-epoch checkpoint that Lightning
-        continues) draws them afresh from the checkpoint's G, which no D step of the round has changed."""
+        Pools are not checkpointed: a round resumed after its first batch (Lightning continuing a mid-epoch
+        checkpoint that `restart_interrupted_epoch` did not rewind) draws them afresh from the checkpoint's G,
+        which no D step of the round has changed."""
         if batch_idx == 0 or len(self._pools) != num_pools:
             self.draw_negative_pools(num_pools)
         total, batches = self.num_d_updates(), self.batches_per_epoch()
@@ -164,7 +165,8 @@ class SeqGAN(AdversarialTraining, TextGANModule):
 
     def adversarial_generator_step(self, opt) -> None:
         """One policy-gradient step (lines 8-12): a batch Y ~ G, per-token rewards Q(y_<=t) from Monte Carlo
-        rollouts (eq. 4), G updated along eq. 6; the delayed rollout policy then follows G (line 18)."""
+        rollouts (eq. 4), G updated along eq. 6; then line 18, as the delayed rollout policy's
+        `rollout_update_rate` update towards G (`rollout_policy="current"` samples rollouts from G itself)."""
         samples = self.generator.sample(self.adv_batch_size, self.seq_len)
         with self.discriminator_mode(training=False):  # rewards without dropout
             rewards = mc_rewards(self.rollout_policy or self.generator, self.reward, samples,
@@ -207,8 +209,8 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         return full if self.max_d_batches is None else min(full, self.max_d_batches)
 
     def num_d_updates(self) -> int:
-        """D updates of this round: pools x `d_epochs` x batches per D epoch."""
-        return len(self._pools) * self.d_epochs * self.d_batches_per_epoch()
+        """D updates of this round: pools x `d_epochs` x batches per D epoch (none with `d_steps=0`)."""
+        return len(self._pools) * self.d_epochs * self.d_batches_per_epoch() if self._pools else 0
 
     def d_batch(self, update: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokens `[<= d_batch_size, seq_len]` and labels (1 real, 0 generated) of D update number `update` of the
