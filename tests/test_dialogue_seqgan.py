@@ -77,6 +77,20 @@ def test_sequence_reward_is_the_whole_response_score_at_every_position():
     assert torch.allclose(rewards, (responses == context[:, :1]).float().mean(1, keepdim=True).expand(3, 5))
 
 
+@pytest.mark.parametrize("reward", ["regs", "sequence"])
+def test_rewards_are_scored_with_d_in_eval_mode_and_its_mode_is_restored(reward):
+    method = _method(reward, num_rollouts=2)
+    method.discriminator = RecordingDiscriminator()
+    modes = []
+    score = method.discriminator.prob_human
+    method.discriminator.prob_human = lambda c, r: modes.append(method.discriminator.training) or score(c, r)
+    method.train()
+    context = _contexts(3)
+    method.rewards(context, method.sample_responses(context))
+    assert modes and not any(modes)  # no dropout in the rewards
+    assert method.discriminator.training
+
+
 def test_running_mean_baseline():
     method = _method(baseline_decay=0.5)
     mask = torch.tensor([[True, True], [True, False]])

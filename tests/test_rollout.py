@@ -6,7 +6,13 @@ import torch
 import torch.nn as nn
 
 from textgan.models.lstm import LSTMGenerator
-from textgan.rollout import mc_rewards, rollout_completions, shares_prefix, update_rollout_policy
+from textgan.rollout import (
+    mc_rewards,
+    rollout_completions,
+    shares_prefix,
+    takes_source_row,
+    update_rollout_policy,
+)
 
 
 class UniformPolicy(LSTMGenerator):
@@ -87,10 +93,6 @@ class CountingPolicy:
     @staticmethod
     def index_state(state, index):
         return (state[0][index],)
-
-    @staticmethod
-    def cat_states(states):
-        return (torch.cat([s[0] for s in states]),)
 
 
 @pytest.mark.parametrize("step_rows", [1, 4, 512])
@@ -177,6 +179,35 @@ def test_prefix_sharing_reward_gets_whole_groups_of_one_prefix():
     shared_calls = [c for c in calls if c[2]]
     assert sorted({c[1] for c in shared_calls}) == [1, 2, 3, 4, 5]
     assert all(n == 6 for n, _, _ in shared_calls) and sum(n for n, _, _ in shared_calls) == 5 * 4 * 3
+
+
+@pytest.mark.parametrize("prefix_sharing", [False, True])
+def test_a_reward_that_takes_source_row_is_told_which_sequence_each_row_continues(prefix_sharing):
+    """`source_row[i]` is the sequence that row i of a chunk is (final scores) or continues (completions), whatever
+    the chunk size: 7 rows for a batch of 3, so plain chunks do not start at multiples of the batch."""
+    torch.manual_seed(3)
+    g = LSTMGenerator(9, 4, 4)
+    seqs = g.sample(3, 5)
+    seqs[:, 0] = torch.tensor([6, 7, 8])  # sequences told apart by their first token
+    calls = []
+
+    def reward(tokens, source_row, **kwargs):
+        calls.append((tokens.clone(), source_row.clone(), kwargs))
+        return tokens.float().mean(dim=1)
+
+    reward = takes_source_row(shares_prefix(reward) if prefix_sharing else reward)
+    q = mc_rewards(g, reward, seqs, num_rollouts=2, reward_batch_size=7)
+    assert q.shape == (3, 5)
+    assert all(len(t) == len(s) for t, s, _ in calls)
+    tokens, source = torch.cat([t for t, _, _ in calls]), torch.cat([s for _, s, _ in calls])
+    assert torch.equal(source[:3], torch.arange(3)) and torch.equal(tokens[:3], seqs)  # the final scores
+    completions, source = tokens[3:], source[3:]
+    assert len(completions) == 4 * 2 * 3
+    for i, (row, j) in enumerate(zip(completions, source.tolist())):
+        t = i // (2 * 3)  # completions of prefix length t + 1
+        assert torch.equal(row[: t + 1], seqs[j, : t + 1]), (i, j)
+    if prefix_sharing:
+        assert [c[2] for c in calls[1:]] == [{"prefix_len": t + 1, "group": 3} for t in range(4)]
 
 
 def test_step_rows_default_is_chosen_by_device():

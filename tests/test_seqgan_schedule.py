@@ -142,3 +142,32 @@ def test_default_rollout_policy_is_the_one_behind_the_published_numbers():
     cfg = OmegaConf.load(CONF_DIR / "method" / "seqgan.yaml")
     assert cfg.rollout_policy == "current" and cfg.d_batch_size == 64 and cfg.d_pool_size is None
     assert (cfg.d_steps, cfg.d_epochs, cfg.g_steps, cfg.rollout_update_rate) == (5, 3, 1, 0.8)
+
+
+def test_an_adversarial_round_takes_its_g_steps_at_its_first_batch_only():
+    """The G steps and the pools belong to the round's first batch; a round resumed after it (a mid-epoch
+    checkpoint that Lightning continues: no pools in memory) draws its pools from the checkpoint's G and takes
+    no second G step, then does the same share of D updates as that batch of an uninterrupted round."""
+    pos, neg = distinct_rows(40, 0), distinct_rows(400, 100)
+    resumed, seen = make_seqgan(pos, neg, batches=4, g_pretrain_epochs=0, d_pretrain_rounds=0, d_steps=2,
+                                d_epochs=2, num_rollouts=2, adv_batch_size=4, g_steps=3)
+    g_steps = []
+    resumed.adversarial_generator_step = lambda opt: g_steps.append(opt)
+    resumed.training_step(torch.zeros(2, T, dtype=torch.long), 2)  # the first batch this process sees
+    assert not g_steps and len(resumed._pools) == 2 and len(resumed._orders[0]) == 2
+    assert len(d_updates(seen)) == 2 * 2 * 2 // 4  # batch 2's share: updates 4..5 of the round's 8
+    full, seen = make_seqgan(pos, neg, batches=4, g_pretrain_epochs=0, d_pretrain_rounds=0, d_steps=2,
+                             d_epochs=2, num_rollouts=2, adv_batch_size=4, g_steps=3)
+    full.adversarial_generator_step = lambda opt: g_steps.append(opt)
+    run_round(full, 4)
+    assert len(g_steps) == 3 and len(d_updates(seen)) == 2 * 2 * 2  # g_steps once, then every D update
+
+
+def test_d_steps_zero_trains_g_only():
+    pos, neg = distinct_rows(40, 0), distinct_rows(400, 100)
+    m, seen = make_seqgan(pos, neg, batches=2, g_pretrain_epochs=0, d_pretrain_rounds=0, d_steps=0, g_steps=2,
+                          num_rollouts=2, adv_batch_size=4)
+    g_steps = []
+    m.adversarial_generator_step = lambda opt: g_steps.append(opt)
+    run_round(m, 2)
+    assert len(g_steps) == 2 and not d_updates(seen) and not m._pools

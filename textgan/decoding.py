@@ -1,11 +1,7 @@
 """Decoding a conditional generator: greedy, sampling (temperature, top-k, top-p) and batched beam search.
 
-Every function takes a *policy*: an autoregressive model bound to a batch of `batch` inputs (e.g.
-`Seq2Seq.bind(context)`), providing
-
-- `start() -> (logits [batch, vocab], state)`: the first token's distribution;
-- `step(tokens [n], state) -> (logits [n, vocab], state)`;
-- `index_state(state, index [m]) -> state` (rows `index`), and `eos_id`, `pad_id`.
+Every function takes a `textgan.policy.BoundPolicy`: an autoregressive model bound to a batch of `batch` inputs
+(e.g. `Seq2Seq.bind(context)`) that starts with `start()`.
 
 Outputs follow the data convention: tokens, `<eos>`, then `<pad>` to `max_len` (a response that reaches
 `max_len` without `<eos>` is cut there). `<pad>` and `<bos>` (`policy.bos_id`, when the policy has one) are
@@ -27,6 +23,7 @@ from typing import Literal, get_args
 
 import torch
 
+from textgan.policy import BoundPolicy
 from textgan.sampling import greedy, sample_next
 
 Decoder = Literal["greedy", "sample", "beam"]  # as an annotation, config_validation checks the choice
@@ -34,13 +31,13 @@ DECODERS: tuple[str, ...] = get_args(Decoder)
 
 
 @torch.no_grad()
-def greedy_decode(policy, max_len: int) -> torch.Tensor:
+def greedy_decode(policy: BoundPolicy, max_len: int) -> torch.Tensor:
     """Most likely token at each step: `[batch, max_len]` long."""
     return _autoregressive(policy, max_len, greedy)
 
 
 @torch.no_grad()
-def sample_decode(policy, max_len: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+def sample_decode(policy: BoundPolicy, max_len: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                   prefix: torch.Tensor | None = None) -> torch.Tensor:
     """Ancestral sampling with temperature and optional top-k / nucleus filtering: `[batch, max_len]` long.
     With `prefix` `[batch, L]` (data layout), the output starts with it and sampling continues after it (rows
@@ -49,7 +46,7 @@ def sample_decode(policy, max_len: int, temperature: float = 1.0, top_k: int = 0
                            prefix)
 
 
-def _banned(policy) -> list[int]:
+def _banned(policy: BoundPolicy) -> list[int]:
     ids = (policy.pad_id, getattr(policy, "bos_id", None))
     return [i for i in ids if i is not None and i != policy.eos_id]
 
@@ -69,7 +66,7 @@ def _allowed(logits: torch.Tensor, banned: torch.Tensor | None) -> torch.Tensor:
     return logits if banned is None else logits.masked_fill(banned, float("-inf"))
 
 
-def _autoregressive(policy, max_len: int, choose, prefix: torch.Tensor | None = None) -> torch.Tensor:
+def _autoregressive(policy: BoundPolicy, max_len: int, choose, prefix: torch.Tensor | None = None) -> torch.Tensor:
     first = 0 if prefix is None else prefix.shape[1]
     if first:
         if first >= max_len:
@@ -97,7 +94,7 @@ def _autoregressive(policy, max_len: int, choose, prefix: torch.Tensor | None = 
 
 
 @torch.no_grad()
-def beam_search(policy, max_len: int, beam_size: int = 5, length_penalty: float = 0.0, n_best: int = 1
+def beam_search(policy: BoundPolicy, max_len: int, beam_size: int = 5, length_penalty: float = 0.0, n_best: int = 1
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Batched beam search (see the module docstring).
 
@@ -186,7 +183,7 @@ def _masked_log_softmax(logits: torch.Tensor, banned: list[int]) -> torch.Tensor
 
 
 @torch.no_grad()
-def decode(policy, max_len: int, method: str = "greedy", temperature: float = 1.0, top_k: int = 0,
+def decode(policy: BoundPolicy, max_len: int, method: str = "greedy", temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, beam_size: int = 5, length_penalty: float = 0.0) -> torch.Tensor:
     """One response per input, `[batch, max_len]`, by `method` = greedy | sample | beam (the best
     hypothesis)."""

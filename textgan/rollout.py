@@ -9,10 +9,11 @@ Li et al. (2017) reuse it for dialogue ("REGS"). This module computes it in batc
 prefix is computed once (`prefix_states`), and all (prefix, rollout) continuations advance together, so a call
 makes `seq_len` sequential generator steps instead of `num_rollouts * seq_len^2`. Rows are ordered by prefix
 length, so at step s only the rows whose prefix is shorter than s are advanced (contiguous slices). A reward marked
-`@shares_prefix` is told which rows share a prefix, so it can do the prefix's work once.
+`@shares_prefix` is told which rows share a prefix, so it can do the prefix's work once; a reward marked
+`@takes_source_row` is told which sequence each row continues (`source_row`), so a conditional reward can pair it
+with that sequence's input.
 
-The policy must provide `prefix_states`, `step`, `index_state`, `eos_id`, `pad_id` (as
-`textgan.models.lstm.LSTMGenerator` does); a conditional generator binds its context first.
+The policy is a `textgan.policy.Policy` (`LSTMGenerator`, or `Seq2Seq.bind(context)` for a conditional one).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 import torch
 
 from textgan.masks import pad_after_eos
+from textgan.policy import Policy
 from textgan.sampling import inverse_cdf, sample_next
 
 RewardFn = Callable[[torch.Tensor], torch.Tensor]
@@ -41,20 +43,48 @@ def shares_prefix(reward_fn: Callable) -> Callable:
     return reward_fn
 
 
+def takes_source_row(reward_fn: Callable) -> Callable:
+    """Mark `reward_fn(tokens, source_row)` as a reward that needs to know which sequence each row continues.
+
+    `mc_rewards` then also passes `source_row` `[n]` long, aligned with the rows of `tokens`: row i is
+    `sequences[source_row[i]]` itself (the final scores) or one of its completions. A conditional reward looks up
+    the input of that sequence with it, e.g. dialogue's `D(context[source_row], tokens)`. Combines with
+    `shares_prefix` (both keywords are passed).
+    """
+    reward_fn.takes_source_row = True
+    return reward_fn
+
+
+def completion_source_rows(batch: int, seq_len: int, num_rollouts: int,
+                           device: torch.device | str | None = None) -> torch.Tensor:
+    """`[(seq_len - 1) * num_rollouts * batch]` long: the row of `sequences` that each row of
+    `rollout_completions(policy, sequences, num_rollouts)` continues (row `(t * num_rollouts + n) * batch + b`
+    continues row b)."""
+    return torch.arange(batch, device=device).repeat((seq_len - 1) * num_rollouts)
+
+
 @torch.no_grad()
-def chunked(reward_fn: RewardFn, sequences: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """`reward_fn` over `[n, seq_len]` in chunks of `batch_size` rows -> `[n]` float32."""
-    return torch.cat([reward_fn(c).float() for c in sequences.split(batch_size)])
+def chunked(reward_fn: RewardFn, sequences: torch.Tensor, batch_size: int,
+            source_row: torch.Tensor | None = None) -> torch.Tensor:
+    """`reward_fn` over `[n, seq_len]` in chunks of `batch_size` rows -> `[n]` float32. A reward marked
+    `takes_source_row` also gets each chunk's slice of `source_row` `[n]` (default: each row is its own source)."""
+    chunks = sequences.split(batch_size)
+    if not getattr(reward_fn, "takes_source_row", False):
+        return torch.cat([reward_fn(c).float() for c in chunks])
+    if source_row is None:
+        source_row = torch.arange(len(sequences), device=sequences.device)
+    return torch.cat([reward_fn(c, source_row=s).float() for c, s in zip(chunks, source_row.split(batch_size))])
 
 
 @torch.no_grad()
 def rollout_completions(
-    policy, sequences: torch.Tensor, num_rollouts: int, temperature: float = 1.0, step_rows: int | None = None
+    policy: Policy, sequences: torch.Tensor, num_rollouts: int, temperature: float = 1.0, step_rows: int | None = None
 ) -> torch.Tensor:
     """Every Monte Carlo completion of every proper prefix of `sequences` `[batch, seq_len]`.
 
     Returns `[(seq_len - 1) * num_rollouts * batch, seq_len]` long: row `(t * num_rollouts + n) * batch + b` keeps
-    `sequences[b, :t+1]` and continues with tokens sampled from `policy` (then `<pad>` after an `<eos>`).
+    `sequences[b, :t+1]` and continues with tokens sampled from `policy` (then `<pad>` after an `<eos>`);
+    `completion_source_rows` gives b for every row.
 
     The rows of one prefix length form a block that joins at step t+1 and is advanced in slices of at most
     `step_rows` rows, each with its own policy state: a slice's logits `[step_rows, vocab]` stay in cache while
@@ -105,7 +135,7 @@ def _put(completions: torch.Tensor, finished: torch.Tensor | None, lo: int, hi: 
 
 @torch.no_grad()
 def mc_rewards(
-    generator,
+    generator: Policy,
     reward_fn: RewardFn,
     sequences: torch.Tensor,
     num_rollouts: int,
@@ -120,7 +150,8 @@ def mc_rewards(
     `[n, seq_len]` long to `[n]` (e.g. `CNNDiscriminator.prob_real`); it is called on chunks of at most
     `reward_batch_size` rows, under `torch.no_grad()` and whatever autocast the caller runs in. A reward function
     marked with `shares_prefix` also receives `prefix_len` and `group` (chunks are then whole multiples of `batch`
-    rows) and may compute the part of its work that depends only on the prefix once per prefix.
+    rows) and may compute the part of its work that depends only on the prefix once per prefix; one marked with
+    `takes_source_row` also receives `source_row`, the row of `sequences` that each of its rows continues.
     """
     if sequences.dim() != 2:
         raise ValueError(f"sequences must be [batch, seq_len], got shape {tuple(sequences.shape)}")
@@ -131,16 +162,21 @@ def mc_rewards(
     if t_len == 1:
         return final[:, None]
     completions = rollout_completions(generator, sequences, num_rollouts, temperature, step_rows)
+    source_row = completion_source_rows(b, t_len, num_rollouts, sequences.device) \
+        if getattr(reward_fn, "takes_source_row", False) else None
     if getattr(reward_fn, "shares_prefix", False):
         # one prefix length at a time, in chunks of whole groups of `b` rows that share their prefixes
-        rows = max(1, reward_batch_size // b) * b
-        blocks = completions.split(num_rollouts * b)
-        scores = torch.cat([
-            reward_fn(chunk, prefix_len=t + 1, group=b).float()
-            for t, block in enumerate(blocks) for chunk in block.split(rows)
-        ])
+        rows, block = max(1, reward_batch_size // b) * b, num_rollouts * b
+        scores = []
+        for t, prefix_block in enumerate(completions.split(block)):
+            for first in range(0, block, rows):
+                kwargs = {"prefix_len": t + 1, "group": b}
+                if source_row is not None:
+                    kwargs["source_row"] = source_row[t * block + first: t * block + first + rows]
+                scores.append(reward_fn(prefix_block[first: first + rows], **kwargs).float())
+        scores = torch.cat(scores)
     else:
-        scores = chunked(reward_fn, completions, reward_batch_size)
+        scores = chunked(reward_fn, completions, reward_batch_size, source_row)
     per_prefix = scores.view(t_len - 1, num_rollouts, b).mean(dim=1).t()  # [B, T-1]
     return torch.cat([per_prefix, final[:, None]], dim=1)
 
@@ -153,12 +189,14 @@ def update_rollout_policy(rollout_policy: torch.nn.Module, generator: torch.nn.M
 
 
 @torch.no_grad()
-def mc_rewards_loop(generator, reward_fn: RewardFn, sequences: torch.Tensor, num_rollouts: int) -> torch.Tensor:
+def mc_rewards_loop(generator: torch.nn.Module, reward_fn: RewardFn, sequences: torch.Tensor, num_rollouts: int
+                    ) -> torch.Tensor:
     """The original algorithm (SeqGAN's reference code), one rollout and one prefix at a time.
 
     For each rollout n and prefix length t+1: re-run the policy over the prefix, sample the rest, score the batch.
     Same result in distribution as `mc_rewards`, `num_rollouts * (seq_len - 1)` sequential passes of up to
-    `seq_len` steps each; kept as the reference for tests and `experiments/bench_rollout.py`.
+    `seq_len` steps each; kept as the reference for tests and `experiments/bench_rollout.py`. `generator`: an
+    `LSTMGenerator` (it restarts from `init_state`).
     """
     b, t_len = sequences.shape
     eos, pad = generator.eos_id, generator.pad_id

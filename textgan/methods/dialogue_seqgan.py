@@ -3,8 +3,8 @@ Dialogue Generation", Algorithm 1).
 
 A seq2seq generator G (the policy) answers a context x with y ~ G(.|x); a hierarchical discriminator D
 (`textgan.models.hierarchical`) outputs Q_+({x, y}), the probability that the response is human, which is G's
-reward. Phases (one Lightning epoch = one pass over the training pairs; the phase follows from
-`current_epoch`, so a resumed run continues in the right phase):
+reward. The phases of `textgan.methods.adversarial.AdversarialTraining` (one Lightning epoch = one pass over the
+training pairs; the adversarial phase runs one iteration of the paper's Algorithm 1 per batch):
 
 1. `g_pretrain` (`g_pretrain_epochs`): MLE on the human pairs. Set it to 0 and give `pretrained_ckpt` (a
    `method=seq2seq` checkpoint) to start from an already trained MLE model instead (the generator weights are
@@ -33,6 +33,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.decoding import Decoder
 from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
+from textgan.methods.adversarial import AdversarialTraining
 from textgan.methods.seq2seq import DialogueMethod
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import (
@@ -44,14 +45,14 @@ from textgan.ranges import (
     UnitInterval,
     check_arguments,
 )
-from textgan.rollout import mc_rewards
+from textgan.rollout import mc_rewards, takes_source_row
 
 Reward = Literal["regs", "sequence"]
 Baseline = Literal["running_mean", "none"]
 REWARDS, BASELINES = get_args(Reward), get_args(Baseline)
 
 
-class DialogueSeqGAN(DialogueMethod):
+class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
     """Li et al. (2017): seq2seq generator, hierarchical discriminator, REINFORCE with Adver-Reinforce or REGS
     rewards, a baseline and teacher forcing. Defaults follow the paper where it gives a value (D-steps 5,
     G-steps 1, 5 rollouts for REGS); see the module docstring for the algorithm.
@@ -65,8 +66,6 @@ class DialogueSeqGAN(DialogueMethod):
         adv_batch_size: contexts per G step (null: the whole data batch).
         reward_batch_size: D's batch inside the rollouts (rounded down to a multiple of the G batch).
     """
-
-    phases = ("g_pretrain", "d_pretrain", "adversarial")
 
     def __init__(
         self,
@@ -149,24 +148,25 @@ class DialogueSeqGAN(DialogueMethod):
         if self.pretrained_ckpt and self.trainer.ckpt_path is None:
             self.load_pretrained_generator(self.pretrained_ckpt)
 
-    # ------------------------------------------------------------------ training
-    def training_step(self, batch, batch_idx: int) -> None:
-        g_pre_opt, g_adv_opt, d_opt = self.optimizers()
+    # ------------------------------------------------------------------ Algorithm 1, one iteration per batch
+    # (MLE pre-training is `AdversarialTraining.training_step`'s first phase)
+    def discriminator_pretraining_step(self, batch, batch_idx: int, d_opt) -> None:
+        """Pre-train D: one D step on this batch of human pairs against sampled responses."""
         context, response = self.unpack(batch)
-        phase = self.phase
-        self.log("progress/phase", float(self.phase_index()))
-        if phase == "g_pretrain":
-            self.log("train/g_mle_loss", self.mle_step(batch, g_pre_opt), prog_bar=True)
-            return
-        if phase == "d_pretrain":
-            self.discriminator_step(context, response, d_opt)
-            return
+        self.discriminator_step(context, response, d_opt)
+
+    def adversarial_step(self, batch, batch_idx: int, g_opt, d_opt) -> None:
+        """One iteration of Algorithm 1 on this batch of pairs (X, Y): `d_steps` times, sample Y' ~ G(.|X) and
+        update D with (X, Y) as positive and (X, Y') as negative examples; then `g_steps` times (on the first
+        `adv_batch_size` pairs), sample Y', compute the reward r for (X, Y') with D, update G on (X, Y') with r,
+        and teacher forcing: update G on (X, Y)."""
+        context, response = self.unpack(batch)
         for _ in range(self.d_steps):
             self.discriminator_step(context, response, d_opt)
         if self.adv_batch_size:
             context, response = context[: self.adv_batch_size], response[: self.adv_batch_size]
         for _ in range(self.g_steps):
-            self.generator_step(context, response, g_adv_opt)
+            self.generator_step(context, response, g_opt)
 
     @torch.no_grad()
     def sample_responses(self, context: torch.Tensor) -> torch.Tensor:
@@ -185,25 +185,19 @@ class DialogueSeqGAN(DialogueMethod):
         """Q(x, y'_<=t) `[batch, seq_len]`: D's probability of "human" for the whole response at every
         position (`reward=sequence`) or Monte Carlo estimates per prefix (`reward=regs`). D runs in eval
         mode."""
-        was_training = self.discriminator.training
-        self.discriminator.eval()
-        try:
+        with self.discriminator_mode(training=False) as discriminator:
             if self.reward == "sequence":
-                score = self.discriminator.prob_human(context, responses)  # [batch]
+                score = discriminator.prob_human(context, responses)  # [batch]
                 return score.unsqueeze(1).expand_as(responses).clone()
+
+            @takes_source_row
+            def reward_fn(rows: torch.Tensor, source_row: torch.Tensor) -> torch.Tensor:
+                return discriminator.prob_human(context[source_row], rows)  # each row with its own context
+
             b = len(context)
-            # mc_rewards calls reward_fn on chunks of its rows; completion row i continues the response of
-            # context i % b (rows are ordered (t * num_rollouts + n) * b + j): chunks start at multiples of b.
-            chunk = max(b, self.reward_batch_size // b * b)
-
-            def reward_fn(rows: torch.Tensor) -> torch.Tensor:
-                index = torch.arange(len(rows), device=rows.device) % b
-                return self.discriminator.prob_human(context[index], rows)
-
+            chunk = max(b, self.reward_batch_size // b * b)  # D scores whole blocks of one row per context
             return mc_rewards(self.generator.bind(context), reward_fn, responses, self.num_rollouts, chunk,
                               self.sample_temperature)
-        finally:
-            self.discriminator.train(was_training)
 
     def advantages(self, rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """`rewards - b_t` and, with `baseline=running_mean`, update b_t with this batch's mean reward per

@@ -1,12 +1,18 @@
 """`SeqGAN` (Yu et al. 2017, Algorithm 1): G as a policy, D's score as the reward, Monte Carlo rollouts.
 
-One Lightning epoch is one unit of the paper's schedule, so the phase follows from `current_epoch` and a resumed
-checkpoint continues in the right phase:
+The three phases of `textgan.methods.adversarial.AdversarialTraining`, one Lightning epoch per unit of the
+paper's schedule (the methods below name the lines of Algorithm 1 they carry out):
 
-1. `g_pretrain`  (`g_pretrain_epochs`, paper 120): MLE on the real data.
-2. `d_pretrain`  (`d_pretrain_rounds`, paper 50): one D step: a fresh pool, `d_epochs` (paper 3) epochs of D.
+1. `g_pretrain`  (`g_pretrain_epochs`, paper 120): MLE on the real data (line 2).
+2. `d_pretrain`  (`d_pretrain_rounds`, paper 50): one D step: a fresh pool, `d_epochs` (paper 3) epochs of D
+   (lines 4-5).
 3. `adversarial` (`adversarial_rounds`, paper 200): `g_steps` (1) policy-gradient steps with per-token rewards
-   from `mc_rewards` (eq. 4 and 6), then `d_steps` (5) D steps, each a fresh pool and `d_epochs` epochs of D.
+   from `mc_rewards` (eq. 4 and 6), then `d_steps` (5) D steps, each a fresh pool and `d_epochs` epochs of D
+   (lines 6-19, one round per epoch).
+
+A round's G steps and pools belong to its first batch, not to `on_train_epoch_start`: Lightning calls that hook
+before it draws the data loader's shuffling seed from the same random stream (so the numbers of a seed would
+change), and skips it when it resumes an epoch.
 
 A D pool, as the authors' code (`Dis_dataloader`): the positives (the whole training set, or `d_pool_size` of it)
 and as many fresh negatives sampled from G, labelled per example (1 real, 0 generated). A D epoch goes over
@@ -31,6 +37,7 @@ from textgan.errors import ConfigError
 from textgan.fast.cnn import PrefixSharingScorer
 from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
+from textgan.methods.adversarial import AdversarialTraining
 from textgan.methods.base import TextGANModule
 from textgan.models.cnn import CNNDiscriminator
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
@@ -38,7 +45,7 @@ from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitIn
 from textgan.rollout import mc_rewards, update_rollout_policy
 
 
-class SeqGAN(TextGANModule):
+class SeqGAN(AdversarialTraining, TextGANModule):
     """SeqGAN with LSTM generator and CNN discriminator (built from the `generator`/`discriminator` factories).
 
     Args:
@@ -60,8 +67,6 @@ class SeqGAN(TextGANModule):
             `textgan.fast.cnn.PrefixSharingScorer` over D's weights (the same values and gradients as
             `D.prob_real` and `D(x)`, less work); False, or a discriminator other than `CNNDiscriminator`: D itself.
     """
-
-    phases = ("g_pretrain", "d_pretrain", "adversarial")
 
     def __init__(
         self,
@@ -126,10 +131,6 @@ class SeqGAN(TextGANModule):
     def phase_epochs(self) -> tuple[int, ...]:
         return self.g_pretrain_epochs, self.d_pretrain_rounds, self.adversarial_rounds
 
-    @property
-    def adversarial_round(self) -> int:
-        return self.current_epoch - self.g_pretrain_epochs - self.d_pretrain_rounds
-
     def configure_optimizers(self):
         return [
             self.g_pretrain_optimizer(self.generator.parameters()),
@@ -137,37 +138,45 @@ class SeqGAN(TextGANModule):
             self.d_optimizer(self.discriminator.parameters()),
         ]
 
-    # ------------------------------------------------------------------ training
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
-        g_pre_opt, g_adv_opt, d_opt = self.optimizers()
-        phase = self.phase
-        self.log("progress/phase", float(self.phase_index()))
-        if phase == "g_pretrain":
-            self.log("train/g_mle_loss", self.mle_step(batch, g_pre_opt), prog_bar=True)
-            return
-        num_pools = 1 if phase == "d_pretrain" else self.d_steps
+    # ------------------------------------------------------------------ Algorithm 1, one round per epoch
+    # (line 2, MLE pre-training, is `AdversarialTraining.training_step`'s first phase)
+    def discriminator_pretraining_step(self, batch: torch.Tensor, batch_idx: int, d_opt) -> None:
+        """Lines 4-5: negatives from the pre-trained G, then D trained on them (one pool per round)."""
+        self.discriminator_round_step(batch_idx, 1, d_opt)
+
+    def adversarial_step(self, batch: torch.Tensor, batch_idx: int, g_opt, d_opt) -> None:
+        """Lines 6-18, one round per epoch: the round's first batch takes the `g_steps` policy-gradient steps
+        (lines 7-13; the first round also sets the delayed rollout policy to the pre-trained G, line 3); every
+        batch then does its share of the round's `d_steps` D steps (lines 14-17)."""
         if batch_idx == 0:
-            if phase == "adversarial":
-                if self.rollout_policy is not None and self.adversarial_round == 0:
-                    self.rollout_policy.load_state_dict(self.generator.state_dict())  # start from pre-trained G
-                for _ in range(self.g_steps):
-                    self.adversarial_generator_step(g_adv_opt)
-                self.log("progress/adversarial_round", float(self.adversarial_round))
+            if self.rollout_policy is not None and self.adversarial_round == 0:
+                self.rollout_policy.load_state_dict(self.generator.state_dict())
+            for _ in range(self.g_steps):
+                self.adversarial_generator_step(g_opt)
+            self.log("progress/adversarial_round", float(self.adversarial_round))
+        self.discriminator_round_step(batch_idx, self.d_steps, d_opt)
+
+    def discriminator_round_step(self, batch_idx: int, num_pools: int, d_opt) -> None:
+        """This batch's share of a round's D training: `num_pools` pools drawn from the current G at the round's
+        first batch (line 15), then D's updates on them (line 16), spread evenly over the round's batches.
+
+        Pools are not checkpointed: a round resumed after its first batch (Lightning continuing a mid-epoch
+        checkpoint that `restart_interrupted_epoch` did not rewind) draws them afresh from the checkpoint's G,
+        which no D step of the round has changed."""
+        if batch_idx == 0 or len(self._pools) != num_pools:
             self.draw_negative_pools(num_pools)
-        elif len(self._pools) != num_pools:  # resumed mid-epoch: pools are drawn at batch 0, not checkpointed
-            self.draw_negative_pools(num_pools)
-        total = self.num_d_updates()
-        b = self.batches_per_epoch()
-        self.discriminator_steps(range(batch_idx * total // b, min(total, (batch_idx + 1) * total // b)), d_opt)
+        total, batches = self.num_d_updates(), self.batches_per_epoch()
+        self.discriminator_steps(range(batch_idx * total // batches, min(total, (batch_idx + 1) * total // batches)),
+                                 d_opt)
 
     def adversarial_generator_step(self, opt) -> None:
-        """One policy-gradient step (eq. 6) with Monte Carlo per-token rewards (eq. 4)."""
+        """One policy-gradient step (lines 8-12): a batch Y ~ G, per-token rewards Q(y_<=t) from Monte Carlo
+        rollouts (eq. 4), G updated along eq. 6; then line 18, as the delayed rollout policy's
+        `rollout_update_rate` update towards G (`rollout_policy="current"` samples rollouts from G itself)."""
         samples = self.generator.sample(self.adv_batch_size, self.seq_len)
-        was_training = self.discriminator.training
-        self.discriminator.eval()  # rewards without dropout
-        rewards = mc_rewards(self.rollout_policy or self.generator, self.reward, samples,
-                             self.num_rollouts, self.reward_batch_size)
-        self.discriminator.train(was_training)
+        with self.discriminator_mode(training=False):  # rewards without dropout
+            rewards = mc_rewards(self.rollout_policy or self.generator, self.reward, samples,
+                                 self.num_rollouts, self.reward_batch_size)
         mask = token_mask(samples, self.vocab.pad_id)
         loss = policy_gradient_loss(self.generator.log_probs(samples), rewards, mask, self.pg_baseline)
         self.optimizer_step_with_clip(opt, loss)
@@ -176,6 +185,7 @@ class SeqGAN(TextGANModule):
         self.log("train/g_pg_loss", loss.detach(), prog_bar=True)
         self.log("train/mean_reward", rewards[:, -1].mean(), prog_bar=True)
 
+    # ------------------------------------------------------------------ the D pools of a round
     def positive_examples(self) -> torch.Tensor:
         """The real data D learns to accept: the datamodule's training set `[n, seq_len]`."""
         return self.trainer.datamodule.train_tokens
@@ -205,8 +215,8 @@ class SeqGAN(TextGANModule):
         return full if self.max_d_batches is None else min(full, self.max_d_batches)
 
     def num_d_updates(self) -> int:
-        """D updates of this round: pools x `d_epochs` x batches per D epoch."""
-        return len(self._pools) * self.d_epochs * self.d_batches_per_epoch()
+        """D updates of this round: pools x `d_epochs` x batches per D epoch (none with `d_steps=0`)."""
+        return len(self._pools) * self.d_epochs * self.d_batches_per_epoch() if self._pools else 0
 
     def d_batch(self, update: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokens `[<= d_batch_size, seq_len]` and labels (1 real, 0 generated) of D update number `update` of the
@@ -222,15 +232,14 @@ class SeqGAN(TextGANModule):
         return tokens, is_real.long()
 
     def discriminator_steps(self, updates: range, opt) -> None:
-        """D updates number `updates` of the round, one mixed batch each (D in training mode: dropout on)."""
+        """D updates number `updates` of the round, one mixed batch each, by eq. 5 (cross-entropy) plus D's L2
+        penalty (D in training mode: dropout on)."""
         loss = None
-        was_training = self.discriminator.training
-        self.discriminator.train()
-        for update in updates:
-            tokens, labels = self.d_batch(update)
-            loss = labelled_discriminator_loss(self.d_logits(tokens), labels)
-            loss = loss + self.discriminator.l2_penalty()
-            self.optimizer_step_with_clip(opt, loss, clip=0.0)  # SeqGAN clips G's gradients only
-        self.discriminator.train(was_training)
+        with self.discriminator_mode(training=True):
+            for update in updates:
+                tokens, labels = self.d_batch(update)
+                loss = labelled_discriminator_loss(self.d_logits(tokens), labels)
+                loss = loss + self.discriminator.l2_penalty()
+                self.optimizer_step_with_clip(opt, loss, clip=0.0)  # SeqGAN clips G's gradients only
         if loss is not None:
             self.log("train/d_loss", loss.detach(), prog_bar=True)

@@ -1,7 +1,8 @@
 """`LSTMGenerator`: the autoregressive generator used by MLE, SeqGAN and the oracle benchmark.
 
 As in SeqGAN (Yu et al. 2017, section 4): embedding -> LSTM -> linear -> softmax over the vocabulary.
-The first input is a learned start vector, so the vocabulary needs no `<bos>` (the oracle's has none).
+The first input is a learned start vector, so the vocabulary needs no `<bos>` (the oracle's has none). It is a
+`textgan.policy.Policy` (`step`, `prefix_states`, `index_state`), which Monte Carlo rollouts step through.
 
 `init="seqgan"` is the authors' LSTM instead (their `generator.py`): every parameter drawn from N(0, 0.1), one bias
 per gate (PyTorch's second bias, `bias_hh`, is held at zero), and the embedding of token `start_token` (their
@@ -169,13 +170,8 @@ class LSTMGenerator(nn.Module):
             logits, state = self.step(tok, state)
         return pad_after_eos(torch.stack(out, dim=1), self.eos_id, self.pad_id)
 
-    # --------------------------------------------------------------- state bookkeeping (used by rollouts)
+    # --------------------------------------------------------------- state rows (textgan.policy.Policy)
     @staticmethod
     def index_state(state: State, index: torch.Tensor) -> State:
         """Rows `index` of a state (batch is dim 1 of h and c)."""
         return state[0][:, index], state[1][:, index]
-
-    @staticmethod
-    def cat_states(states: list[State]) -> State:
-        """Concatenate states along the batch."""
-        return torch.cat([s[0] for s in states], dim=1), torch.cat([s[1] for s in states], dim=1)

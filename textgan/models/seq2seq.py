@@ -15,11 +15,10 @@ Decoder: an LSTM over the response, started from `<bos>`, with one of two attent
 Padding masks: attention scores at `<pad>` context positions are -inf, so the weights sum to 1 over the real
 tokens. Responses follow the data convention (tokens, `<eos>`, `<pad>`).
 
-`Seq2Seq.bind(context)` returns a `ContextPolicy`: the decoder conditioned on one batch of contexts, with the
-step-wise interface that `textgan.rollout.mc_rewards` and `textgan.decoding` expect (`prefix_states`, `step`,
-`index_state`, `cat_states`, `eos_id`, `pad_id`). Its decoder state carries, beside the LSTM state, the row of
-the bound context each state belongs to, so selecting or concatenating states keeps them aligned with the
-memory.
+`Seq2Seq.bind(context)` returns a `ContextPolicy`: the decoder conditioned on one batch of contexts, a
+`textgan.policy.BoundPolicy` that `textgan.rollout.mc_rewards` and `textgan.decoding` step through. Its decoder
+state carries, beside the LSTM state, the row of the bound context each state belongs to, so selecting rows of
+states keeps them aligned with the memory.
 """
 
 from __future__ import annotations
@@ -199,8 +198,8 @@ class Seq2Seq(nn.Module):
 class ContextPolicy:
     """`Seq2Seq`'s decoder bound to a batch of contexts: the autoregressive policy `G(y | x)` for one batch.
 
-    States are `DecoderState`s whose `rows` index the bound contexts, so the rollout (`textgan.rollout`) and
-    the decoders (`textgan.decoding`) can select and concatenate rows freely.
+    A `textgan.policy.BoundPolicy`. States are `DecoderState`s whose `rows` index the bound contexts, so the
+    rollout (`textgan.rollout`) and the decoders (`textgan.decoding`) can select rows freely.
     """
 
     def __init__(self, model: Seq2Seq, context: torch.Tensor):
@@ -242,9 +241,3 @@ class ContextPolicy:
     def index_state(state: DecoderState, index: torch.Tensor) -> DecoderState:
         """Rows `index` of a state (their context rows follow)."""
         return DecoderState(state.h[:, index], state.c[:, index], state.rows[index])
-
-    @staticmethod
-    def cat_states(states: list[DecoderState]) -> DecoderState:
-        """Concatenate states along the batch."""
-        return DecoderState(torch.cat([s.h for s in states], dim=1), torch.cat([s.c for s in states], dim=1),
-                            torch.cat([s.rows for s in states]))
