@@ -73,13 +73,17 @@ def job_output(out: str | None, suffix: str = ".txt") -> str | None:
 
 
 def run_tool(config_name: str, task: Callable[[DictConfig], int], known: list[str], error: type[UserError],
-             renamed: dict[str, str] | None = None) -> None:
+             renamed: dict[str, str] | None = None, check: Callable[[list[str]], list[str]] | None = None) -> None:
     """`@hydra.main` over `conf/<config_name>.yaml` running `task(cfg) -> exit status`; every user mistake is one
-    line on stderr (exit status 2), a bug keeps its traceback."""
+    line on stderr (exit status 2), a bug keeps its traceback. `check(argv) -> overrides`, when given, replaces
+    `check_keys` (a tool with its own old spellings or rewrites, e.g. evaluate's `data.KEY=`)."""
     import hydra
 
     try:
-        check_keys(sys.argv[1:], known, error, renamed)
+        if check is None:
+            check_keys(sys.argv[1:], known, error, renamed)
+        else:
+            sys.argv[1:] = check(sys.argv[1:])
     except UserError as ex:
         sys.exit(handle(ex))
 
