@@ -52,7 +52,7 @@ from textgan.errors import UserError, run_with_one_line_errors
 from textgan.load import CheckpointError, load_method
 from textgan.methods.base import TextGANModule
 from textgan.metrics.nll import sequence_nll
-from textgan.tool_cli import CONF_DIR, VALUE_FLAGS, is_multirun, job_output, run_tool
+from textgan.tool_cli import CONF_DIR, VALUE_FLAGS, check_no_option_flags, is_multirun, job_output, run_tool
 
 # the data classes a checkpoint may name (`data._target_`); anything else is refused
 DATA_CLASSES = {
@@ -108,6 +108,7 @@ def check_command_line(argv: list[str], multirun: bool = False) -> list[str]:
     """The Hydra overrides of a command line, with one-line errors for unknown keys and the old spellings
     (`ckpt=A ckpt=B` is now `ckpts=[A,B]`, `temperatures=0.7,1.0` outside `-m` is `temperatures=[0.7,1.0]`).
     `data.KEY=VALUE` becomes `+data.KEY=VALUE`: Hydra adds a key to the empty `data` node only with `+`."""
+    check_no_option_flags(argv, list(DEFAULTS), EvaluateError)
     overrides, old, skip = [], {}, False
     for arg in argv:
         if skip or arg.startswith("-"):
