@@ -30,7 +30,7 @@ from textgan.config_validation import validate_config
 from textgan.fast.cpu_memory import keep_freed_memory
 from textgan.loggers import RestartHistory
 from textgan.preflight import check_checkpoint, check_devices
-from textgan.resume import find_last_checkpoint, resolve_ckpt_path, resume_signature
+from textgan.resume import epochs_done, find_last_checkpoint, resolve_ckpt_path, resume_signature, schedule_knob
 from textgan.run_dir import claim_run_dir
 from textgan.run_log import config_tree, route_library_logs
 
@@ -108,8 +108,10 @@ def _wandb_loggers(loggers: list) -> list:
 
 
 def _define_wandb_metrics(loggers: list) -> None:
-    """Curves against our own counters: evaluations against the schedule epoch (`val/epoch`), adversarial
-    metrics against `progress/adversarial_round`."""
+    """Curves against our own counters: evaluations against the schedule epoch (`val/epoch`), the per-round
+    adversarial metrics against `progress/adversarial_round`. `train/d_loss` runs in two phases, so it keeps the
+    trainer's step (one W&B metric has one x-axis); its rows carry `progress/d_pretrain_round` or
+    `progress/adversarial_round` for plotting one phase against its own rounds."""
     for lg in _wandb_loggers(loggers):
         try:
             run = lg.experiment
@@ -117,7 +119,8 @@ def _define_wandb_metrics(loggers: list) -> None:
                 run.define_metric(f"{prefix}/epoch")
                 run.define_metric(f"{prefix}/*", step_metric=f"{prefix}/epoch")
             run.define_metric("progress/adversarial_round")
-            for name in ("train/g_pg_loss", "train/mean_reward", "train/d_loss"):
+            run.define_metric("progress/d_pretrain_round")
+            for name in ("train/g_pg_loss", "train/mean_reward"):
                 run.define_metric(name, step_metric="progress/adversarial_round")
         except Exception as ex:  # a disabled or broken W&B must never stop training
             log.warning(f"W&B define_metric failed: {ex}")
@@ -200,6 +203,15 @@ def train(cfg: DictConfig) -> float | None:
     method = instantiate(cfg.method, vocab=datamodule.vocab)
     method.run_config = run_config
     check_checkpoint(method, ckpt_path)  # weights of another method/model: one line before the Trainer starts
+    max_epochs = cfg.trainer.get("max_epochs") or method.total_epochs
+    done = epochs_done(ckpt_path) if ckpt_path is not None else 0
+    if done >= max_epochs:
+        # Lightning would restore, warn about restarting an epoch and stop at once; say what happened instead
+        knob = schedule_knob(cfg, method.phases)
+        log.info(f"run already finished at epoch {done} of {max_epochs}: nothing to do (delete "
+                 f"{Path(ckpt_path).resolve().parent.parent} to train it again, or raise {knob} and resume with "
+                 f"ckpt_path={ckpt_path} to continue it)")
+        return None
 
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     datamodule.vocab.save(out / "checkpoints" / "vocab.json")  # next to every checkpoint of this run
@@ -215,7 +227,6 @@ def train(cfg: DictConfig) -> float | None:
     if not any(isinstance(c, RNGState) for c in callbacks):
         callbacks.append(RNGState(cfg.get("seed")))
     callbacks.append(RestartHistory())
-    max_epochs = cfg.trainer.get("max_epochs") or method.total_epochs
     plugins = [AtomicCheckpointIO(), *(instantiate(cfg.trainer.get("plugins")) or [])]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                       max_epochs=max_epochs, plugins=plugins)

@@ -153,8 +153,11 @@ class DialogueSeqGAN(DialogueMethod):
             self.log("train/g_mle_loss", self.mle_step(batch, g_pre_opt), prog_bar=True)
             return
         if phase == "d_pretrain":
+            self.log("progress/d_pretrain_round", float(self.current_epoch - self.g_pretrain_epochs))
             self.discriminator_step(context, response, d_opt)
             return
+        self.log("progress/adversarial_round",
+                 float(self.current_epoch - self.g_pretrain_epochs - self.d_pretrain_epochs))
         for _ in range(self.d_steps):
             self.discriminator_step(context, response, d_opt)
         if self.adv_batch_size:

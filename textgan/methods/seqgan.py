@@ -29,6 +29,7 @@ import torch
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.fast.cnn import PrefixSharingScorer
+from textgan.loggers import log_row
 from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.base import TextGANModule
@@ -147,6 +148,8 @@ class SeqGAN(TextGANModule):
                 for _ in range(self.g_steps):
                     self.adversarial_generator_step(g_adv_opt)
                 self.log("progress/adversarial_round", float(self.adversarial_round))
+            else:  # D pre-training's own x-axis (its rows carry no adversarial round)
+                self.log("progress/d_pretrain_round", float(self.current_epoch - self.g_pretrain_epochs))
             self.draw_negative_pools(num_pools)
         elif len(self._pools) != num_pools:  # resumed mid-epoch: pools are drawn at batch 0, not checkpointed
             self.draw_negative_pools(num_pools)
@@ -167,8 +170,13 @@ class SeqGAN(TextGANModule):
         self.optimizer_step_with_clip(opt, loss)
         if self.rollout_policy is not None:
             update_rollout_policy(self.rollout_policy, self.generator, self.rollout_update_rate)
-        self.log("train/g_pg_loss", loss.detach(), prog_bar=True)
-        self.log("train/mean_reward", rewards[:, -1].mean(), prog_bar=True)
+        mean_reward = rewards[:, -1].mean()
+        # once per round: a row of its own (`log_row`), not repeated on the round's D rows; the bar shows it too
+        log_row(self, {"train/g_pg_loss": loss.detach(), "train/mean_reward": mean_reward,
+                       "progress/adversarial_round": float(self.adversarial_round),
+                       "progress/phase": float(self.phase_index())})
+        self.log("train/g_pg_loss", loss.detach(), prog_bar=True, logger=False)
+        self.log("train/mean_reward", mean_reward, prog_bar=True, logger=False)
 
     def positive_examples(self) -> torch.Tensor:
         """The real data D learns to accept: the datamodule's training set `[n, seq_len]`."""
