@@ -108,7 +108,7 @@ def test_oracle_plane_csv_and_png(tmp_path):
     a, method_a, dm = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
     b, _, _ = _checkpoint(tmp_path, "b", ["data=oracle"], seed=2)
     out = tmp_path / "qd"
-    assert main([f"ckpt={a}", f"ckpt={b}", "label=mle", "label=other", "temperatures=0.5,1.0", "num_samples=64",
+    assert main([f"ckpts=[{a},{b}]", "labels=[mle,other]", "temperatures=[0.5,1.0]", "num_samples=64",
                  "seed=3", f"out={out}", "progress=false"]) == 0
     rows = _rows(out / "quality_diversity.csv")
     assert [(r["label"], r["temperature"]) for r in rows] == [
@@ -138,7 +138,7 @@ def test_text_plane_bleu_and_self_bleu(tmp_path):
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     a, method, dm = _checkpoint(tmp_path, "a", ["data=text_file", f"data.path={corpus}", "data.seq_len=8"], seed=1)
     out = tmp_path / "qd"
-    assert main([f"ckpt={a}", "temperatures=0.8:1.2:0.2", "num_samples=40", "seed=5", f"out={out}",
+    assert main([f"ckpts=[{a}]", "temperatures=0.8:1.2:0.2", "num_samples=40", "seed=5", f"out={out}",
                  "progress=false"]) == 0
     rows = _rows(out / "quality_diversity.csv")
     assert [r["temperature"] for r in rows] == ["", "0.8", "1", "1.2"]
@@ -155,18 +155,68 @@ def test_text_plane_bleu_and_self_bleu(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["temperatures=1"], "ckpt=PATH is required"),
-    (["ckpt=nowhere.ckpt"], "no such file"),
-    (["ckpt=x", "temperatures=0:1:0.5"], "every temperature must be > 0"),
-    (["ckpt=x", "temperatures=a:b"], "write start:stop:step"),
-    (["ckpt=x", "label=a", "label=b"], "2 label(s) for 1 ckpt(s)"),
-    (["ckpt=x", "num_sample=3"], "unknown option 'num_sample'"),
-    (["ckpt=x", "num_samples=many"], "must be an integer"),
+    (["temperatures=1"], "ckpts=[PATH,...] is required"),
+    (["ckpts=[nowhere.ckpt]"], "no such file"),
+    (["ckpts=[x]", "temperatures=0:1:0.5"], "every temperature must be > 0"),
+    (["ckpts=[x]", "temperatures=a:b"], "write start:stop:step"),
+    (["ckpts=[x]", "labels=[a,b]"], "2 label(s) for 1 ckpt(s)"),
+    (["ckpts=[x]", "num_sample=3"], "unknown option 'num_sample'"),
+    (["ckpts=[x]", "num_samples=many"], "must be an integer"),
 ])
 def test_mistakes_are_one_line(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ckpt=a.ckpt", "ckpt=b.ckpt"], "error: ckpt= is now ckpts= with a list: ckpts=[a.ckpt,b.ckpt]\n"),
+    (["ckpts=[a]", "label=x"], "error: label= is now labels= with a list: labels=[x]\n"),
+    (["ckpts=[a]", "temperatures=0.7,1.0"], "error: temperatures=0.7,1.0: write a list as temperatures=[0.7,1.0] "
+                                            "(or sweep it, one job per value, with -m)\n"),
+])
+def test_old_spellings_name_the_new_one(args, message, capsys):
+    assert main(args) == 2
+    assert capsys.readouterr().err == message
+
+
+def test_hydra_app_help_cfg_and_a_run_equal_to_main(tmp_path):
+    """`python -m textgan.evaluate` is the `@hydra.main` app: `--help` names the tool and its keys, `--cfg job`
+    prints the composed options (`data.KEY=` included), an old spelling is one line, and a real run writes the
+    same CSV as `main` with the same command line, and nothing else in the cwd."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+
+    def evaluate(*args):
+        return subprocess.run([sys.executable, "-m", "textgan.evaluate", *map(str, args)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    helped = evaluate("--help")
+    assert helped.returncode == 0 and "textgan-evaluate" in helped.stdout and "ckpts: []" in helped.stdout
+    cfg = evaluate("--cfg", "job", "ckpts=[a.ckpt,b.ckpt]", "temperatures=[0.7,1.0]", "data.root=/elsewhere")
+    assert cfg.returncode == 0, cfg.stderr
+    assert OmegaConf.to_container(OmegaConf.create(cfg.stdout)) == {
+        "ckpts": ["a.ckpt", "b.ckpt"], "labels": [], "temperatures": [0.7, 1.0], "num_samples": 10000, "seed": 0,
+        "device": "auto", "batch_size": 256, "bleu_n": 2, "real": True, "out": None, "progress": True,
+        "data": {"root": "/elsewhere"}}
+    old = evaluate("ckpt=a.ckpt")
+    assert old.returncode == 2 and old.stderr == "error: ckpt= is now ckpts= with a list: ckpts=[a.ckpt]\n"
+
+    a, _, _ = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
+    args = [f"ckpts=[{a}]", "labels=[mle]", "temperatures=0.5:1.0:0.5", "num_samples=32", "seed=3",
+            "progress=false", "data.batch_size=16"]
+    ran = evaluate(*args, f"out={tmp_path / 'cli'}")
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert main([*args, f"out={tmp_path / 'main'}"]) == 0
+    cli_csv = (tmp_path / "cli" / "quality_diversity.csv").read_text()
+    assert cli_csv == (tmp_path / "main" / "quality_diversity.csv").read_text()
+    assert cli_csv.count("\n") == 4  # header, real data, T = 0.5, T = 1
+    assert list(cwd.iterdir()) == []
 
 
 def test_stored_data_config_is_allow_listed(tmp_path, capsys):
@@ -183,7 +233,7 @@ def test_stored_data_config_is_allow_listed(tmp_path, capsys):
     ckpt = torch.load(a, weights_only=True)
     ckpt["config"]["data"] = {"_target_": "os.system", "command": f"touch {marker}"}
     torch.save(ckpt, a)
-    assert main([f"ckpt={a}", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
+    assert main([f"ckpts=[{a}]", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
     err = capsys.readouterr().err
     assert "not one of textgan's unconditional data classes" in err and err.count("\n") == 1
     assert not marker.exists()
@@ -192,7 +242,7 @@ def test_stored_data_config_is_allow_listed(tmp_path, capsys):
 def test_checkpoints_of_different_data_are_refused(tmp_path, capsys):
     a, _, _ = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
     b, _, _ = _checkpoint(tmp_path, "b", ["data=oracle", "data.seed=5"], seed=1)
-    assert main([f"ckpt={a}", f"ckpt={b}", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
+    assert main([f"ckpts=[{a},{b}]", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
     err = capsys.readouterr().err
     assert "data.seed differ" in err and err.count("\n") == 1
 

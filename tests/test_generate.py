@@ -59,12 +59,38 @@ def test_poem_layout_four_lines_per_poem(tmp_path):
     assert poem_lines("".join(expected)) == expected
     ckpt = _checkpoint(tmp_path, HANZI, separator="", seq_len=20)
     out = tmp_path / "poems.txt"
-    assert main([f"ckpt={ckpt}", "num_samples=3", "--layout", "poem", f"out={out}"]) == 0
+    assert main([f"ckpt={ckpt}", "num_samples=3", "layout=poem", f"out={out}"]) == 0
     poems = out.read_text(encoding="utf-8").strip("\n").split("\n\n")
     assert len(poems) == 3
     for poem in poems:
         lines = poem.split("\n")
         assert len(lines) == 4 and all(len(line) == 5 and set(line) <= set(HANZI) for line in lines)
+
+
+def test_poem_layout_is_a_config_key_of_the_app(tmp_path):
+    """`layout` is a key of conf/generate.yaml like any other: `layout=poem` through the real CLI writes quatrains,
+    `--cfg job` shows it, and the old flag form `--layout poem` is one line naming `layout=poem`."""
+    import os
+    import subprocess
+    import sys
+
+    ckpt = _checkpoint(tmp_path, HANZI, separator="", seq_len=20)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def generate(*args):
+        return subprocess.run([sys.executable, "-m", "textgan.generate", *map(str, args)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    out = tmp_path / "poems.txt"
+    ran = generate(f"ckpt={ckpt}", "num_samples=2", "layout=poem", f"out={out}")
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    poems = out.read_text(encoding="utf-8").strip("\n").split("\n\n")
+    assert len(poems) == 2 and all([len(line) for line in p.split("\n")] == [5, 5, 5, 5] for p in poems)
+    assert "layout: poem" in generate("--cfg", "job", f"ckpt={ckpt}", "layout=poem").stdout
+    flag = generate(f"ckpt={ckpt}", "--layout", "poem")
+    expected = "error: --layout is not a flag; write layout=poem (every option is a key of the tool's config)\n"
+    assert flag.returncode == 2 and flag.stderr == expected
+    assert main([f"ckpt={ckpt}", "--layout=poem"]) == 2  # main() takes the app's command line
 
 
 @pytest.mark.parametrize("args, message", [

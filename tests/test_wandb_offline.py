@@ -26,10 +26,11 @@ def test_resumed_run_continues_its_wandb_run_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb_config"))
     out = tmp_path / "run"
-    base = ["method=mle", "debug=smoke", "logger=wandb", "test=false", "trainer.max_epochs=1"]
+    base = ["method=mle", "debug=smoke", "logger=wandb", "test=false", "trainer.max_epochs=2"]
     train(compose_config(base, out))
     run_id = (out / "checkpoints" / "wandb_id").read_text().strip()
-    train(compose_config([*base, f"ckpt_path={out}/checkpoints/last.ckpt"], out))  # resumed in its own dir
+    # resumed in its own dir from the checkpoint after epoch 1 (`last.ckpt` is finished: nothing would run)
+    train(compose_config([*base, f"ckpt_path={out}/checkpoints/last.prev.ckpt"], out))
     runs = sorted((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 2  # one folder per process, both of the same W&B run
     # wandb adds "-1" to the folder of a second process started in the same second

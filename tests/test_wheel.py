@@ -1,6 +1,7 @@
 """`pip install .` (non-editable) trains, generates and chats: the wheel is built, installed with `--no-deps` into a
-fresh venv that sees the system's torch/lightning/hydra (`--system-site-packages`), and its console scripts run a
-smoke job from a folder outside the checkout, so nothing can come from the source tree (no `run.py`, no `conf/`)."""
+fresh venv that sees the system's torch/lightning/hydra (`--system-site-packages`), and its console scripts run
+smoke jobs (train, generate, chat in batch and simulate mode, evaluate's `--help`) from a folder outside the
+checkout, so nothing can come from the source tree (no `run.py`, no `conf/`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def _run(cmd: list, cwd, env, timeout: int = 240) -> subprocess.CompletedProcess
 
 
 @pytest.mark.slow
-def test_wheel_installs_and_its_console_scripts_train_and_generate(tmp_path):
+def test_wheel_installs_and_its_console_scripts_train_generate_chat_and_evaluate(tmp_path):
     # built from a copy of the sources: an in-tree build reuses a stale build/lib and could hide a missing file
     src = tmp_path / "src"
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "outputs", "multirun",
@@ -32,7 +33,7 @@ def test_wheel_installs_and_its_console_scripts_train_and_generate(tmp_path):
          tmp_path, os.environ)
     (wheel,) = wheels.glob("textgan-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "textgan/conf/config.yaml" in names and "textgan/conf/generate.yaml" in names
+    assert all(f"textgan/conf/{tool}.yaml" in names for tool in ("config", "generate", "chat", "evaluate"))
     assert "textgan/conf/model/generator/lstm.yaml" in names  # the deepest group
 
     venv = tmp_path / "venv"
@@ -61,3 +62,22 @@ def test_wheel_installs_and_its_console_scripts_train_and_generate(tmp_path):
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 and all(line.strip() for line in lines)
     assert sorted(p.name for p in work.iterdir()) == ["run", "samples.txt"]  # the tool wrote nothing else here
+
+    helped = _run([bin_dir / "textgan-evaluate", "--help"], work, env).stdout
+    assert "textgan-evaluate" in helped and "ckpts: []" in helped
+
+    # chat: a seq2seq checkpoint trained by the wheel on a pairs file, answered in batch mode and simulated
+    pairs = work / "pairs.tsv"
+    pairs.write_text("".join(f"hello {i}\thi there {i}\n" for i in range(40)), encoding="utf-8")
+    chat_run = work / "chat_run"
+    _run([bin_dir / "textgan-train", "method=seq2seq", "data=dialogue", "data.corpus=file", f"data.path={pairs}",
+          "debug=smoke", "logger=csv", "method.epochs=1", "test=false", "num_threads=1",
+          f"hydra.run.dir={chat_run}"], work, env)
+    chat_ckpt = chat_run / "checkpoints" / "last.ckpt"
+    contexts = work / "contexts.txt"
+    contexts.write_text("hello 3\nhello 7\n", encoding="utf-8")
+    answered = _run([bin_dir / "textgan-chat", f"ckpt={chat_ckpt}", f"input={contexts}", "decode=greedy"], work, env)
+    assert len(answered.stdout.splitlines()) == 2
+    simulated = _run([bin_dir / "textgan-chat", f"ckpt={chat_ckpt}", "simulate=true", "turns=2", "input=hello 1",
+                      "decode=greedy"], work, env).stdout
+    assert simulated.startswith("> hello 1\nA: ") and "\nB: " in simulated

@@ -1,9 +1,14 @@
 """Quality–diversity curves: checkpoints x sampling temperatures -> a CSV and one plane (Caccia et al., "Language
 GANs Falling Short", ICLR 2020).
 
-    python -m textgan.evaluate ckpt=A.ckpt ckpt=B.ckpt temperatures=0.5:1.5:0.05 [label=mle label=seqgan]
-                               [num_samples=10000] [seed=0] [device=auto] [batch_size=256] [bleu_n=2]
-                               [real=true] [out=DIR] [progress=true] [data.KEY=VALUE ...]
+    textgan-evaluate ckpts=[A.ckpt,B.ckpt] temperatures=0.5:1.5:0.05 [labels=[mle,seqgan]]
+                     [num_samples=10000] [seed=0] [device=auto] [batch_size=256] [bleu_n=2]
+                     [real=true] [out=DIR] [progress=true] [data.KEY=VALUE ...]
+
+A `@hydra.main` app over `textgan/conf/evaluate.yaml` (`textgan.tool_cli`, like generate and chat): `--help`,
+`--cfg job`, and `-m` (e.g. `-m seed=0,1`: one output folder per job under `outputs/evaluate/<time>/`). The
+pre-Hydra spellings get one line naming the new one (`ckpt=A ckpt=B` -> `ckpts=[A,B]`). `main(argv)` runs the
+same command line in-process (tests, scripts).
 
 A generator's temperature T trades quality for diversity: sampling from `softmax(logits / T)` with T < 1
 concentrates on likely sequences, T > 1 spreads out. One temperature gives one point; a GAN improves on MLE only
@@ -41,10 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
 
+from textgan.errors import UserError, run_with_one_line_errors
 from textgan.load import CheckpointError, load_method
 from textgan.methods.base import TextGANModule
 from textgan.metrics.nll import sequence_nll
+from textgan.tool_cli import CONF_DIR, VALUE_FLAGS, check_no_option_flags, is_multirun, job_output, run_tool
 
 # the data classes a checkpoint may name (`data._target_`); anything else is refused
 DATA_CLASSES = {
@@ -57,29 +65,24 @@ DATA_CLASSES = {
 # data settings that do not change what is evaluated (checkpoints differing only in these share one plane)
 DATA_KEYS_IGNORED = ("batch_size", "num_workers", "progress", "root", "raw_dir", "cache_dir", "max_train_examples")
 
-OPTIONS = {  # name: (default, type, help)
-    "ckpt": ([], str, "a checkpoint (repeat: ckpt=A ckpt=B ...); one curve each"),
-    "label": ([], str, "curve names, one per ckpt, in order (default: the method's class name)"),
-    "temperatures": ("0.5:1.5:0.1", str, "start:stop:step (stop included), or a list 0.7,1.0,1.3"),
-    "num_samples": (10_000, int, "samples per point (BLEU / Self-BLEU read the data's num_(self_)bleu_samples)"),
-    "seed": (0, int, "seeds every point"),
-    "device": ("auto", str, "auto | cpu | cuda"),
-    "batch_size": (256, int, "sequences per NLL batch"),
-    "bleu_n": (2, int, "the BLEU-n / Self-BLEU-n of the plane on text data"),
-    "real": (True, bool, "add the real data's own point"),
-    "out": (None, str, "output folder (default outputs/evaluate/<date_time>)"),
-    "progress": (True, bool, "progress bar"),
-}
+CONFIG = "evaluate"  # textgan/conf/evaluate.yaml: the options and their defaults
+DEFAULTS: dict = {k: v for k, v in yaml.safe_load((CONF_DIR / f"{CONFIG}.yaml").read_text(encoding="utf-8")).items()
+                  if k not in ("defaults", "hydra")}
+RENAMED = {"ckpt": "ckpts", "label": "labels"}  # the keys of the pre-Hydra command line (repeated words)
+POSITIVE_INTS, BOOLS = ("num_samples", "batch_size", "bleu_n"), ("real", "progress")
 CSV_NAME, PNG_NAME = "quality_diversity.csv", "quality_diversity.png"
 
 
-class EvaluateError(ValueError):
+class EvaluateError(UserError, ValueError):
     """A one-line problem with the command line or a checkpoint."""
 
 
 # ------------------------------------------------------------------------------------------------ arguments
-def parse_temperatures(text: str) -> list[float]:
-    """`"0.5:1.5:0.25"` -> [0.5, 0.75, 1.0, 1.25, 1.5] (stop included); `"0.7,1.0"` -> [0.7, 1.0]; each > 0."""
+def parse_temperatures(text: str | float | list) -> list[float]:
+    """`"0.5:1.5:0.25"` -> [0.5, 0.75, 1.0, 1.25, 1.5] (stop included); `"0.7,1.0"` or `[0.7, 1.0]` -> [0.7, 1.0];
+    each > 0."""
+    if isinstance(text, (list, tuple)):  # temperatures=[0.7,1.0] on the command line
+        text = ",".join(str(t) for t in text)
     text = str(text).strip().strip("[]")
     try:
         if ":" in text:
@@ -94,78 +97,70 @@ def parse_temperatures(text: str) -> list[float]:
         if isinstance(ex, EvaluateError):
             raise
         raise EvaluateError(f"temperatures={text}: write start:stop:step (e.g. 0.5:1.5:0.05) or a list "
-                            "(e.g. 0.7,1.0,1.3)") from None
+                            "(e.g. [0.7,1.0,1.3])") from None
     if not values or not all(t > 0 for t in values):
         raise EvaluateError(f"temperatures={text}: every temperature must be > 0 (T -> 0 is greedy decoding, "
                             "which has no NLL-test)")
     return values
 
 
-def _convert(name: str, value: str, kind: type):
-    if kind is bool:
-        if value.lower() in ("true", "1", "yes"):
-            return True
-        if value.lower() in ("false", "0", "no"):
-            return False
-        raise EvaluateError(f"{name}={value}: write true or false")
-    if kind is int:
-        try:
-            return int(value)
-        except ValueError:
-            raise EvaluateError(f"{name}={value}: must be an integer") from None
-    return value
-
-
-def parse_args(argv: list[str]) -> dict:
-    """`key=value` words (also `--key=value` / `--key value`) over `OPTIONS`; `ckpt`/`label` repeat;
-    `data.KEY=VALUE` go to `args["data"]`."""
-    args = {k: (list(v[0]) if isinstance(v[0], list) else v[0]) for k, v in OPTIONS.items()}
-    args["data"] = {}
-    words, i = [], 0
-    while i < len(argv):
-        word = argv[i]
-        if word.startswith("--") and "=" not in word:
-            if i + 1 >= len(argv):
-                raise EvaluateError(f"{word} needs a value")
-            word = f"{word}={argv[i + 1]}"
-            i += 1
-        words.append(word[2:] if word.startswith("--") else word)
-        i += 1
-    for word in words:
-        key, eq, value = word.partition("=")
-        if not eq:
-            raise EvaluateError(f"{word!r}: write key=value (see --help)")
-        if key.startswith("data."):
-            args["data"][key[5:]] = _yaml_value(value)
+def check_command_line(argv: list[str], multirun: bool = False) -> list[str]:
+    """The Hydra overrides of a command line, with one-line errors for unknown keys and the old spellings
+    (`ckpt=A ckpt=B` is now `ckpts=[A,B]`, `temperatures=0.7,1.0` outside `-m` is `temperatures=[0.7,1.0]`).
+    `data.KEY=VALUE` becomes `+data.KEY=VALUE`: Hydra adds a key to the empty `data` node only with `+`."""
+    check_no_option_flags(argv, list(DEFAULTS), EvaluateError)
+    overrides, old, skip = [], {}, False
+    for arg in argv:
+        if skip or arg.startswith("-"):
+            skip = arg in VALUE_FLAGS
+            overrides.append(arg)
             continue
-        if key not in OPTIONS:
-            raise EvaluateError(f"unknown option {key!r}; valid: {', '.join(OPTIONS)}, data.KEY")
-        if isinstance(OPTIONS[key][0], list):
-            args[key].append(value)
+        key, eq, value = arg.partition("=")
+        bare = key.lstrip("+~")
+        if bare.startswith(("hydra.", "hydra/")):
+            overrides.append(arg)
+        elif bare in RENAMED:
+            old.setdefault(bare, []).append(value)
+        elif bare.startswith("data.") and eq:
+            overrides.append(arg if key.startswith("+") else f"+{arg}")
+        elif not eq or bare not in DEFAULTS:
+            raise EvaluateError(f"unknown option {bare!r}; valid: {', '.join(DEFAULTS)}, data.KEY")
+        elif bare == "temperatures" and not multirun and "," in value and not value.lstrip().startswith("["):
+            raise EvaluateError(f"temperatures={value}: write a list as temperatures=[{value}] (or sweep it, one "
+                                "job per value, with -m)")
         else:
-            args[key] = _convert(key, value, OPTIONS[key][1])
-    if not args["ckpt"]:
-        raise EvaluateError("ckpt=PATH is required (repeat it for several curves: ckpt=A ckpt=B)")
-    if args["label"] and len(args["label"]) != len(args["ckpt"]):
-        raise EvaluateError(f"{len(args['label'])} label(s) for {len(args['ckpt'])} ckpt(s): give one per ckpt "
+            overrides.append(arg)
+    for key, values in old.items():
+        raise EvaluateError(f"{key}= is now {RENAMED[key]}= with a list: {RENAMED[key]}=[{','.join(values)}]")
+    return overrides
+
+
+def check_args(args: dict) -> dict:
+    """The composed options (`conf/evaluate.yaml` + overrides), checked before any checkpoint is read; `ckpts`,
+    `labels` as lists and `temperatures` as a list of floats."""
+    for key in ("ckpts", "labels"):  # a single value is a list of one
+        args[key] = [str(v) for v in args[key]] if isinstance(args[key], list) else [str(args[key])]
+    if not args["ckpts"]:
+        raise EvaluateError("ckpts=[PATH,...] is required: one checkpoint per curve, e.g. "
+                            "ckpts=[runs/mle/checkpoints/last.ckpt,runs/seqgan/checkpoints/last.ckpt]")
+    if args["labels"] and len(args["labels"]) != len(args["ckpts"]):
+        raise EvaluateError(f"{len(args['labels'])} label(s) for {len(args['ckpts'])} ckpt(s): give one per ckpt "
                             "or none")
-    for key in ("num_samples", "batch_size", "bleu_n"):
+    for key in (*POSITIVE_INTS, "seed"):
+        if isinstance(args[key], bool) or not isinstance(args[key], int):
+            raise EvaluateError(f"{key}={args[key]}: must be an integer")
+    for key in POSITIVE_INTS:
         if args[key] < 1:
             raise EvaluateError(f"{key} must be a positive integer, got {args[key]}")
+    for key in BOOLS:
+        if not isinstance(args[key], bool):
+            raise EvaluateError(f"{key}={args[key]}: write true or false")
     if args["device"] not in ("auto", "cpu", "cuda"):
         raise EvaluateError(f"device={args['device']}: choose one of auto, cpu, cuda")
+    if not isinstance(args["data"], dict):
+        raise EvaluateError(f"data={args['data']}: give single settings, data.KEY=VALUE")
     args["temperatures"] = parse_temperatures(args["temperatures"])
     return args
-
-
-def _yaml_value(text: str):
-    """A `data.KEY=VALUE` value as YAML reads it (numbers, booleans, null, lists); plain strings stay strings."""
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -379,7 +374,7 @@ def load_checkpoints(paths: list[str], device: str) -> list[tuple[str, TextGANMo
     loaded = []
     for path in paths:
         if not Path(path).is_file():
-            raise EvaluateError(f"ckpt={path}: no such file")
+            raise EvaluateError(f"ckpts: {path}: no such file")
         try:
             method = load_method(path, device)
         except CheckpointError as ex:
@@ -458,10 +453,10 @@ def write_plane(points: list[Point], out: Path, bleu_n: int = 2, title: str = ""
 
 
 def evaluate(args: dict) -> tuple[list[Point], Path]:
-    """Every (checkpoint, temperature) point of `args` (see `parse_args`), written to `args["out"]`; returns the
+    """Every (checkpoint, temperature) point of `args` (see `check_args`), written to `args["out"]`; returns the
     points and the output folder."""
-    loaded = load_checkpoints(args["ckpt"], _device(args["device"]))
-    labels = args["label"] or [type(method).__name__ for _, method, _ in loaded]
+    loaded = load_checkpoints(args["ckpts"], _device(args["device"]))
+    labels = args["labels"] or [type(method).__name__ for _, method, _ in loaded]
     if len(set(labels)) < len(labels):  # the same class twice: tell the curves apart by their run dirs
         labels = [f"{label} ({Path(path).resolve().parent.parent.name})" for (path, *_), label in zip(loaded, labels)]
     dm = shared_datamodule(loaded, args["data"])
@@ -492,30 +487,48 @@ def sweep_plane(groups: dict[str, list[str]], temperatures: list[float], out: Pa
     return points, csv_path, png
 
 
-def usage() -> str:
-    lines = [__doc__.split("\n\n")[1], "", "options:"]
-    for name, (default, _, text) in OPTIONS.items():
-        shown = "" if default in ([], None) else f" (default {default})"
-        lines.append(f"  {name + '=':14s}{text}{shown}")
-    lines.append(f"  {'data.KEY=':14s}override a setting of the checkpoint's stored data config")
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "--help", "help") for a in argv):
-        print(usage())
-        return 0
-    try:
-        args = parse_args(argv)
-        points, out = evaluate(args)
-    except EvaluateError as ex:
-        print(f"error: {ex}", file=sys.stderr)
-        return 2
+def run(args: dict) -> int:
+    """Evaluate the checked options `args` (`check_args`) and say where the files are; the exit status."""
+    points, out = evaluate(args)
     print(f"wrote {len(points)} points to {out / CSV_NAME}" + (f" and {out / PNG_NAME}" if (out / PNG_NAME).exists()
                                                                else ""), file=sys.stderr)
     return 0
 
 
+def compose_options(argv: list[str]) -> dict:
+    """The checked options of a command line, composed by Hydra's compose API exactly as the app composes them."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    overrides = check_command_line(argv)
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR), job_name=CONFIG):
+        cfg = compose(config_name=CONFIG, overrides=overrides)
+    return check_args(OmegaConf.to_container(cfg, resolve=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The app's command line in-process (one job, no Hydra run dir) -> exit status; for tests and scripts."""
+    argv = sys.argv[1:] if argv is None else argv
+    return run_with_one_line_errors(lambda: run(compose_options(argv)))  # one line for a user's mistake
+
+
+def task(cfg) -> int:
+    """The Hydra job: `conf/evaluate.yaml` + overrides -> checked options -> `run`; a multirun job writes its
+    own folder (`<sweep dir>/<overrides>`)."""
+    from omegaconf import OmegaConf
+
+    args = check_args(OmegaConf.to_container(cfg, resolve=True))
+    if is_multirun():
+        args["out"] = job_output(args["out"], suffix="")
+    return run(args)
+
+
+def cli() -> None:
+    """`textgan-evaluate` / `python -m textgan.evaluate`: the `@hydra.main` app over `conf/evaluate.yaml`."""
+    multirun = any(a in ("-m", "--multirun") for a in sys.argv[1:])
+    run_tool(CONFIG, task, list(DEFAULTS), EvaluateError,
+             check=lambda argv: check_command_line(argv, multirun))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -1,7 +1,7 @@
 """Checkpoint -> decoded text, one sample per line (`generate.py` at the repository root calls `main`).
 
     python generate.py ckpt=PATH num_samples=1000 decode=sample temperature=1.0 out=samples.txt [seed=0]
-                       [top_k=0] [top_p=1.0] [layout=poem | --layout poem] [device=auto]
+                       [top_k=0] [top_p=1.0] [layout=line|poem] [device=auto]
 
 The method is rebuilt from the checkpoint alone: `checkpoint["config"]["method"]` (the resolved run config that
 `train.py` stores) and `checkpoint["vocab"]`, then the weights; the file is read with `torch.load(weights_only=True)`.
@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from textgan.errors import UserError, run_with_one_line_errors
 from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, check_value
-from textgan.tool_cli import CONF_DIR, job_output, run_tool
+from textgan.tool_cli import CONF_DIR, check_no_option_flags, job_output, run_tool
 
 CONFIG = "generate"  # conf/generate.yaml: the options and their defaults
 DEFAULTS: dict = {k: v for k, v in yaml.safe_load(
@@ -44,22 +44,10 @@ class GenerateError(UserError, ValueError):
 
 
 def parse_args(argv: list[str]) -> dict:
-    """`key=value` pairs (and `--layout poem` / `--key=value`) over `DEFAULTS`; unknown keys are an error."""
-    items, i = [], 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg.startswith("--"):
-            if "=" in arg:
-                items.append(arg[2:])
-            elif i + 1 < len(argv):
-                items.append(f"{arg[2:]}={argv[i + 1]}")
-                i += 1
-            else:
-                raise GenerateError(f"{arg} needs a value")
-        else:
-            items.append(arg)
-        i += 1
-    given = OmegaConf.to_container(OmegaConf.from_dotlist(items))
+    """`key=value` pairs over `DEFAULTS`, as the app takes them (`layout=poem`; `--layout poem` is one line saying
+    so, as in the app); unknown keys are an error."""
+    check_no_option_flags(argv, list(DEFAULTS), GenerateError)
+    given = OmegaConf.to_container(OmegaConf.from_dotlist(argv))
     unknown = sorted(set(given) - set(DEFAULTS))
     if unknown:
         raise GenerateError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(DEFAULTS)}")

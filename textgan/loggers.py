@@ -6,15 +6,19 @@ hydra.run.dir=<same dir>`) would lose every metric logged before the interruptio
 old rows first and writes them back ahead of the new ones; `RestartHistory` (a callback `train.py` installs) drops
 the old rows of every epoch the resumed run does again (the epoch that was interrupted), so the file ends up equal
 to an uninterrupted run's. `resync_csv_loggers` lets `test()` append after a `ddp_spawn` fit.
+
+`log_row` logs values measured once per round (SeqGAN's policy-gradient loss) as a row of their own.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import CSVLogger
 
@@ -90,3 +94,17 @@ def resync_csv_loggers(loggers: list) -> None:
         if Path(path).exists() and not lg.experiment.metrics_keys:
             with open(path, newline="") as f:
                 lg.experiment.metrics_keys = next(csv.reader(f), [])
+
+
+def log_row(module: pl.LightningModule, metrics: Mapping[str, float | torch.Tensor]) -> None:
+    """`metrics` as one row of their own in every logger (with `epoch` and the current step, as Lightning's rows).
+
+    For a value measured once per round (SeqGAN's policy-gradient loss and mean reward, measured at batch 0 of an
+    adversarial epoch): `self.log` keeps a step value until the epoch ends and writes it again on every later
+    row, so in `metrics.csv` it would reappear on each D-step row of the round, and a mean over rows would weight
+    a round by its number of D steps. Logged here it appears once per measurement. Loggers write on rank 0 only."""
+    trainer = module._trainer
+    if trainer is None or not trainer.loggers:
+        return
+    row = {name: float(value) for name, value in metrics.items()}  # one host copy per round
+    trainer._logger_connector.log_metrics(row)  # adds `epoch`, uses Lightning's step: rows line up with its own

@@ -120,6 +120,28 @@ def probe_checkpoint(path: str | Path) -> dict:
     return {"epoch": ckpt.get("epoch"), "global_step": ckpt.get("global_step")}
 
 
+def epochs_done(path: str | Path) -> int:
+    """Schedule epochs (one Lightning epoch = one unit of a method's schedule) that the checkpoint `path` has
+    finished: Lightning's `epoch_progress.current.processed`, which counts an epoch once its batches have all run
+    (a checkpoint written mid-epoch, by an interrupt, counts only the epochs before it)."""
+    import torch
+
+    ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    progress = ckpt.get("loops", {}).get("fit_loop", {}).get("epoch_progress", {}).get("current", {})
+    return int(progress.get("processed", ckpt.get("epoch") or 0))
+
+
+def schedule_knob(cfg: DictConfig, phases: tuple[str, ...]) -> str:
+    """The setting that lengthens a run: `trainer.max_epochs` when set, else the method's last phase's length
+    (`method.epochs`, `method.adversarial_rounds`, `method.simulation_epochs`, ...)."""
+    if cfg.trainer.get("max_epochs"):
+        return "trainer.max_epochs"
+    for key in ("epochs", f"{phases[-1]}_epochs", f"{phases[-1]}_rounds"):
+        if key in cfg.method:
+            return f"method.{key}"
+    return "trainer.max_epochs"
+
+
 def _readable(path: Path) -> dict | None:
     try:
         return probe_checkpoint(path) if path.is_file() else None

@@ -33,9 +33,20 @@ if not OmegaConf.has_resolver("tool_dir"):
     OmegaConf.register_new_resolver("tool_dir", _tool_dir)
 
 
+def check_no_option_flags(argv: list[str], known: list[str], error: type[UserError]) -> None:
+    """`--layout poem` / `--layout=poem` as a one-line error naming `layout=poem`: a tool's options are keys of its
+    config (Hydra's own flags such as `--cfg` are left alone)."""
+    for i, arg in enumerate(argv):
+        flag = arg[2:].split("=", 1)[0] if arg.startswith("--") else None
+        if flag in known:
+            value = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "VALUE")
+            raise error(f"--{flag} is not a flag; write {flag}={value} (every option is a key of the tool's config)")
+
+
 def check_keys(argv: list[str], known: list[str], error: type[UserError], renamed: dict[str, str] | None = None
                ) -> None:
     """Unknown and renamed `key=value` keys of a command line as one-line errors, before Hydra composes."""
+    check_no_option_flags(argv, known, error)
     skip = False
     for arg in argv:
         if skip or arg.startswith("-"):
@@ -73,13 +84,17 @@ def job_output(out: str | None, suffix: str = ".txt") -> str | None:
 
 
 def run_tool(config_name: str, task: Callable[[DictConfig], int], known: list[str], error: type[UserError],
-             renamed: dict[str, str] | None = None) -> None:
+             renamed: dict[str, str] | None = None, check: Callable[[list[str]], list[str]] | None = None) -> None:
     """`@hydra.main` over `conf/<config_name>.yaml` running `task(cfg) -> exit status`; every user mistake is one
-    line on stderr (exit status 2), a bug keeps its traceback."""
+    line on stderr (exit status 2), a bug keeps its traceback. `check(argv) -> overrides`, when given, replaces
+    `check_keys` (a tool with its own old spellings or rewrites, e.g. evaluate's `data.KEY=`)."""
     import hydra
 
     try:
-        check_keys(sys.argv[1:], known, error, renamed)
+        if check is None:
+            check_keys(sys.argv[1:], known, error, renamed)
+        else:
+            sys.argv[1:] = check(sys.argv[1:])
     except UserError as ex:
         sys.exit(handle(ex))
 

@@ -30,7 +30,7 @@ from textgan.config_validation import validate_config
 from textgan.fast.cpu_memory import keep_freed_memory
 from textgan.loggers import RestartHistory, resync_csv_loggers
 from textgan.preflight import check_checkpoint, check_devices
-from textgan.resume import resolve_ckpt_path, resume_signature
+from textgan.resume import epochs_done, resolve_ckpt_path, resume_signature, schedule_knob
 from textgan.run_dir import claim_run_dir
 from textgan.run_log import config_tree, route_library_logs
 from textgan.wandb_run import configure_wandb, define_wandb_metrics, finish_wandb, keep_wandb_run, wandb_logged_in
@@ -76,6 +76,15 @@ def train(cfg: DictConfig) -> float | None:
     method = instantiate(cfg.method, vocab=datamodule.vocab)
     method.run_config = run_config
     check_checkpoint(method, ckpt_path)  # weights of another method/model: one line before the Trainer starts
+    max_epochs = cfg.trainer.get("max_epochs") or method.total_epochs
+    done = epochs_done(ckpt_path) if ckpt_path is not None else 0
+    if done >= max_epochs:
+        # Lightning would restore, warn about restarting an epoch and stop at once; say what happened instead
+        knob = schedule_knob(cfg, method.phases)
+        log.info(f"run already finished at epoch {done} of {max_epochs}: nothing to do (delete "
+                 f"{Path(ckpt_path).resolve().parent.parent} to train it again, or raise {knob} and resume with "
+                 f"ckpt_path={ckpt_path} to continue it)")
+        return None
 
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     datamodule.vocab.save(out / "checkpoints" / "vocab.json")  # next to every checkpoint of this run
@@ -91,7 +100,6 @@ def train(cfg: DictConfig) -> float | None:
     if not any(isinstance(c, RNGState) for c in callbacks):
         callbacks.append(RNGState(cfg.get("seed")))
     callbacks.append(RestartHistory())
-    max_epochs = cfg.trainer.get("max_epochs") or method.total_epochs
     plugins = [AtomicCheckpointIO(), *(instantiate(cfg.trainer.get("plugins")) or [])]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                       max_epochs=max_epochs, plugins=plugins)

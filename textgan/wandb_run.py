@@ -79,8 +79,10 @@ def wandb_loggers(loggers: list) -> list:
 
 
 def define_wandb_metrics(loggers: list) -> None:
-    """Curves against our own counters: evaluations against the schedule epoch (`val/epoch`), adversarial
-    metrics against `progress/adversarial_round`."""
+    """Curves against our own counters: evaluations against the schedule epoch (`val/epoch`), the per-round
+    adversarial metrics against `progress/adversarial_round`. `train/d_loss` runs in two phases, so it keeps the
+    trainer's step (one W&B metric has one x-axis); its rows carry `progress/d_pretrain_round` or
+    `progress/adversarial_round` for plotting one phase against its own rounds."""
     for lg in wandb_loggers(loggers):
         try:
             run = lg.experiment
@@ -88,7 +90,8 @@ def define_wandb_metrics(loggers: list) -> None:
                 run.define_metric(f"{prefix}/epoch")
                 run.define_metric(f"{prefix}/*", step_metric=f"{prefix}/epoch")
             run.define_metric("progress/adversarial_round")
-            for name in ("train/g_pg_loss", "train/mean_reward", "train/d_loss"):
+            run.define_metric("progress/d_pretrain_round")
+            for name in ("train/g_pg_loss", "train/mean_reward"):
                 run.define_metric(name, step_metric="progress/adversarial_round")
         except Exception as ex:  # a disabled or broken W&B must never stop training
             log.warning(f"W&B define_metric failed: {ex}")

@@ -25,8 +25,7 @@ timed mle_12ep python run.py $COMMON seed=12345 method=mle method.epochs=12 hydr
 # SeqGAN shortened as experiments/seqgan_oracle (4 real batches per D epoch, pools of 512)
 timed seqgan python run.py $COMMON seed=12345 method=seqgan method.g_pretrain_epochs=12 method.d_pretrain_rounds=3 \
     method.max_d_batches=4 method.num_negatives=512 method.adversarial_rounds=10 hydra.run.dir=$RUNS/seqgan
-timed evaluate python -m textgan.evaluate ckpt=$RUNS/mle/checkpoints/last.ckpt \
-    ckpt=$RUNS/mle_seed2/checkpoints/last.ckpt ckpt=$RUNS/mle_12ep/checkpoints/last.ckpt \
-    ckpt=$RUNS/seqgan/checkpoints/last.ckpt label="MLE 25 epochs" label="MLE 25 epochs, seed 2" \
-    label="MLE 12 epochs" label="SeqGAN 12 + 3 + 10" temperatures=0.6:1.4:0.1 \
+timed evaluate python -m textgan.evaluate \
+    "ckpts=[$RUNS/mle/checkpoints/last.ckpt,$RUNS/mle_seed2/checkpoints/last.ckpt,$RUNS/mle_12ep/checkpoints/last.ckpt,$RUNS/seqgan/checkpoints/last.ckpt]" \
+    'labels=["MLE 25 epochs","MLE 25 epochs, seed 2","MLE 12 epochs","SeqGAN 12 + 3 + 10"]' temperatures=0.6:1.4:0.1 \
     num_samples=2000 seed=0 out=$HERE progress=false

@@ -153,6 +153,7 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
     def discriminator_pretraining_step(self, batch, batch_idx: int, d_opt) -> None:
         """Pre-train D: one D step on this batch of human pairs against sampled responses."""
         context, response = self.unpack(batch)
+        self.log("progress/d_pretrain_round", float(self.current_epoch - self.g_pretrain_epochs))
         self.discriminator_step(context, response, d_opt)
 
     def adversarial_step(self, batch, batch_idx: int, g_opt, d_opt) -> None:
@@ -161,6 +162,7 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         `adv_batch_size` pairs), sample Y', compute the reward r for (X, Y') with D, update G on (X, Y') with r,
         and teacher forcing: update G on (X, Y)."""
         context, response = self.unpack(batch)
+        self.log("progress/adversarial_round", float(self.adversarial_round))
         for _ in range(self.d_steps):
             self.discriminator_step(context, response, d_opt)
         if self.adv_batch_size:

@@ -10,7 +10,7 @@
   two copies of the model talk, from the first `sim_inputs` contexts for up to `sim_max_turns` turns
   (`textgan.simulation`, decoded like the responses), and `sim_length` is the mean simulated dialogue length
   (Li et al. 2016, sec. 5.2). `self.eval_samples` holds "context | human | generated" lines for the sample
-  logger.
+  logger, `self.eval_sample_table` the same samples as (context, human, generated) columns.
 - `Seq2SeqMLE` (`method=seq2seq`): teacher-forced maximum likelihood (Sutskever et al. 2014; Vinyals & Le
 2015),
   the MLE baseline of Li et al. (2017) and the pre-training of `method=dialogue_seqgan`.
@@ -79,6 +79,7 @@ class DialogueMethod(TextGANModule):
         self._eval_pairs: list[tuple[list[str], list[str], list[str]]] = []
         self._sim_contexts: list[torch.Tensor] = []
         self.eval_dialogues: list[list[list[str]]] = []  # the last evaluation's simulated dialogues
+        self.eval_sample_table: tuple[tuple[str, ...], list[tuple[str, ...]]] | None = None
 
     def build_generator(self, generator: Callable[..., torch.nn.Module]) -> torch.nn.Module:
         """Complete the `_partial_` model config with the vocabulary's size and special ids."""
@@ -216,6 +217,9 @@ class DialogueMethod(TextGANModule):
             sep = self.vocab.separator
             self.eval_samples = [f"context: {sep.join(c)} | human: {sep.join(h)} | generated: {sep.join(g)}"
                                  for c, h, g in pairs[:100]]
+            # the same samples by column, for the sample logger's tables (W&B, TensorBoard, .tsv)
+            self.eval_sample_table = (("context", "human", "generated"),
+                                      [tuple(sep.join(part) for part in pair) for pair in pairs[:100]])
         if sim_contexts:
             sim, dialogues = self.simulation_metrics(torch.cat(sim_contexts))
             metrics.update(sim)

@@ -35,6 +35,7 @@ import torch
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.fast.cnn import PrefixSharingScorer
+from textgan.loggers import log_row
 from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.adversarial import AdversarialTraining
@@ -142,6 +143,8 @@ class SeqGAN(AdversarialTraining, TextGANModule):
     # (line 2, MLE pre-training, is `AdversarialTraining.training_step`'s first phase)
     def discriminator_pretraining_step(self, batch: torch.Tensor, batch_idx: int, d_opt) -> None:
         """Lines 4-5: negatives from the pre-trained G, then D trained on them (one pool per round)."""
+        if batch_idx == 0:  # D pre-training's own x-axis (its rows carry no adversarial round)
+            self.log("progress/d_pretrain_round", float(self.current_epoch - self.g_pretrain_epochs))
         self.discriminator_round_step(batch_idx, 1, d_opt)
 
     def adversarial_step(self, batch: torch.Tensor, batch_idx: int, g_opt, d_opt) -> None:
@@ -182,8 +185,13 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         self.optimizer_step_with_clip(opt, loss)
         if self.rollout_policy is not None:
             update_rollout_policy(self.rollout_policy, self.generator, self.rollout_update_rate)
-        self.log("train/g_pg_loss", loss.detach(), prog_bar=True)
-        self.log("train/mean_reward", rewards[:, -1].mean(), prog_bar=True)
+        mean_reward = rewards[:, -1].mean()
+        # once per round: a row of its own (`log_row`), not repeated on the round's D rows; the bar shows it too
+        log_row(self, {"train/g_pg_loss": loss.detach(), "train/mean_reward": mean_reward,
+                       "progress/adversarial_round": float(self.adversarial_round),
+                       "progress/phase": float(self.phase_index())})
+        self.log("train/g_pg_loss", loss.detach(), prog_bar=True, logger=False)
+        self.log("train/mean_reward", mean_reward, prog_bar=True, logger=False)
 
     # ------------------------------------------------------------------ the D pools of a round
     def positive_examples(self) -> torch.Tensor:
