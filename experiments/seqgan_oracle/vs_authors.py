@@ -16,26 +16,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 from pathlib import Path
 
 import yaml
+from mle_vs_authors import authors_log  # this folder's reader of the authors' log (the script's dir is on sys.path)
 
 from textgan.report import find_jobs
 
 METRIC = "val/nll_oracle"
-
-
-def authors_log(path: Path) -> dict[str, dict[int, float]]:
-    """{"pre": {epoch: nll}, "adv": {epoch: nll}} of the authors' experiment-log.txt."""
-    out, part = {"pre": {}, "adv": {}}, "pre"
-    for line in path.read_text().splitlines():
-        if line.startswith("adversarial"):
-            part = "adv"
-        m = re.match(r"epoch:\s+(\d+)\s+nll:\s+([\d.]+)", line)
-        if m:
-            out[part][int(m.group(1))] = float(m.group(2))
-    return out
 
 
 def schedule(job_dir: Path) -> tuple[int, int]:
