@@ -9,7 +9,8 @@ checkpoint that writes files or imports code). Here nothing from the file is ins
 - its model slots (`MODEL_SLOTS`: `generator`, `discriminator`, `critic`) must each be a node whose `_target_` is
   one of `MODELS` (the classes `conf/model/*.yaml` build); textgan itself wraps them in `functools.partial`, as the
   method expects (the file's `_partial_` flag is not obeyed);
-- every key must be a parameter of the class it configures, and every other value plain data (None, bool, int,
+- every key must be a parameter of the class it configures (keys of `RETIRED_METHOD_KEYS`, settings that moved
+  out of a method in a later version, are skipped), and every other value plain data (None, bool, int,
   float, str, lists and dicts of those) with no `_target_`, `_args_`, `_partial_`, `_recursive_` or `_convert_`
   anywhere in it.
 
@@ -55,6 +56,10 @@ MODEL_SLOTS = ("generator", "discriminator", "critic")
 HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # arguments textgan passes itself when it builds the object: a checkpoint may not set them
 METHOD_SUPPLIED = ("vocab",)
+# method settings that earlier textgan versions wrote and that moved elsewhere: skipped when a checkpoint has them
+RETIRED_METHOD_KEYS = {
+    "textgan.methods.wgan_gp.WGANGP": ("js_orders",),  # evaluation settings, now the `metrics:` config's
+}
 MODEL_SUPPLIED = ("vocab_size", "seq_len", "pad_id", "bos_id", "eos_id")
 
 
@@ -135,6 +140,8 @@ def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     if not isinstance(method_cfg, dict):
         raise CheckpointError(f"{path}: config.method is not a config node; refusing this checkpoint")
     cls = _import(METHODS, method_cfg.get("_target_"), "config.method", path)
+    retired = RETIRED_METHOD_KEYS.get(method_cfg["_target_"], ())
+    method_cfg = {k: v for k, v in method_cfg.items() if k not in retired}
     kwargs = _kwargs(cls, method_cfg, "config.method", METHOD_SUPPLIED, path)
     for key, value in kwargs.items():
         where = f"config.method.{key}"
