@@ -95,8 +95,8 @@ def _checkpoint(tmp_path, name: str, overrides: list[str], seed: int):
     method = instantiate(OmegaConf.create(method_cfg), vocab=dm.vocab).eval()
     path = tmp_path / f"{name}.ckpt"
     metrics_cfg = OmegaConf.to_container(cfg.metrics, resolve=True)
-    torch.save({"config": {"method": method_cfg, "data": data_cfg, "metrics": metrics_cfg}, "vocab": dm.vocab.state_dict(),
-                "state_dict": method.state_dict()}, path)
+    torch.save({"config": {"method": method_cfg, "data": data_cfg, "metrics": metrics_cfg},
+                "vocab": dm.vocab.state_dict(), "state_dict": method.state_dict()}, path)
     return path, method, dm
 
 

@@ -15,7 +15,8 @@ from omegaconf import OmegaConf
 
 from textgan.data.vocab import Vocabulary
 from textgan.generate import main as generate_main
-from textgan.load import METHODS, MODELS, CheckpointError, load_method
+from textgan.load import METHODS, MODELS, CheckpointError, build_method, load_method
+from textgan.metrics.build import METRICS
 
 from conftest import REPO, compose_config
 
@@ -192,3 +193,23 @@ def test_allow_list_is_exactly_the_classes_conf_builds():
 
     assert set(METHODS) == targets("method")
     assert set(MODELS) == targets("model")
+
+
+def test_metric_allow_list_is_exactly_the_classes_conf_metrics_builds():
+    found = set()
+    for f in (REPO / "textgan" / "conf" / "metrics").rglob("*.yaml"):
+        node = yaml.safe_load(f.read_text()) or {}
+        found |= {n["_target_"] for n in node.values() if isinstance(n, dict) and "_target_" in n}
+    assert set(METRICS) == found
+
+
+def test_wgan_checkpoint_with_the_retired_js_orders_still_builds(tmp_path):
+    """`js_orders` moved from WGAN-GP's constructor to `metrics.ngram_js.orders`: older checkpoints still load."""
+    cfg = compose_config(["method=wgan_gp", "debug=smoke", "data=text_file", "data.path=x", "data.seq_len=6"],
+                         tmp_path / "run")
+    method_cfg = OmegaConf.to_container(cfg.method, resolve=True)
+    vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])
+    method = build_method({**method_cfg, "js_orders": [1, 2, 3, 4]}, vocab)
+    assert type(method).__name__ == "WGANGP"
+    with pytest.raises(CheckpointError, match="js_orders"):
+        build_method({**_clean_method_cfg(tmp_path), "js_orders": [1]}, vocab)  # only WGAN-GP ever had it

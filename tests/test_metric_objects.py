@@ -145,6 +145,8 @@ def test_build_passes_what_the_data_provides_and_refuses_mistakes_in_one_line():
         "nss is not a setting of SelfBLEU": {"x": {"_target_": "textgan.metrics.objects.SelfBLEU", "nss": [2]}},
         "scores responses to contexts": {"x": {"_target_": "textgan.metrics.objects.Distinct"}},
         "must be a node with a _target_": {"x": 3},
+        "textgan builds nothing from it": {"x": {"_target_": "textgan.metrics.objects.SelfBLEU",
+                                                 "ns": [{"_target_": "builtins.open", "_args_": ["pwned", "w"]}]}},
     }
     for message, cfg in mistakes.items():
         with pytest.raises(ConfigError, match=message) as info:

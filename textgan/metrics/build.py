@@ -33,6 +33,7 @@ METRICS: dict[str, tuple[str, str]] = {
                  "AverageLength")
 }
 SUPPLIED = ("vocab", "seq_len")  # passed by textgan, never set in a config
+HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # what a method feeds a metric (its `inputs`), by the kind of data (a data module's `provides_data`)
 INPUTS_OF_DATA = {"sequences": ("heldout", "samples"), "pairs": ("heldout", "responses")}
 
@@ -66,6 +67,25 @@ def _nodes(metrics_cfg: Mapping | None) -> dict[str, dict]:
     return nodes
 
 
+def _check_plain(value: Any, where: str) -> None:
+    """Settings are plain data (None, bool, int, float, str, lists and maps of those) with no Hydra keys: a value
+    is never something to instantiate."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]")
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str) or k in HYDRA_KEYS:
+                raise ConfigError(f"{where} holds {k!r}; a metric setting is plain data, textgan builds nothing "
+                                  "from it")
+            _check_plain(v, f"{where}.{k}")
+        return
+    raise ConfigError(f"{where} is a {type(value).__name__}, not plain data")
+
+
 def check_metrics(metrics_cfg: Mapping | None, data_class: type | None) -> None:
     """Every metric node names an allow-listed class, only settings that class has, and needs only what the data
     module class provides (its `eval_provides`); else one line naming the problem and the fix."""
@@ -81,6 +101,7 @@ def check_metrics(metrics_cfg: Mapping | None, data_class: type | None) -> None:
                 settings = [p for p in params if p not in ("self", *SUPPLIED, *cls.needs)]
                 raise ConfigError(f"{where}.{key} is not a setting of {cls.__name__} (settings: "
                                   f"{', '.join(settings) or 'none'})")
+            _check_plain(node[key], f"{where}.{key}")
         kind = getattr(data_class, "provides_data", None)
         if kind in INPUTS_OF_DATA and cls.inputs not in INPUTS_OF_DATA[kind]:
             scored = {"samples": "generated sequences", "responses": "responses to contexts"}[cls.inputs]
@@ -102,5 +123,10 @@ def build_metrics(metrics_cfg: Mapping | None, datamodule, vocab, seq_len: int) 
         params = inspect.signature(cls.__init__).parameters
         supplied = {k: v for k, v in (("vocab", vocab), ("seq_len", seq_len)) if k in params}
         provided = {k: getattr(datamodule, k) for k in cls.needs}
-        built[name] = cls(**supplied, **provided, **node)
+        try:
+            built[name] = cls(**supplied, **provided, **node)
+        except (TypeError, ValueError) as ex:
+            first = (str(ex).strip().splitlines() or [""])[0]
+            raise ConfigError(f"metrics.{name} does not build a {cls.__name__} ({type(ex).__name__}: {first})") \
+                from None
     return built
