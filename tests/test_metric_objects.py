@@ -154,6 +154,19 @@ def test_build_passes_what_the_data_provides_and_refuses_mistakes_in_one_line():
         assert "\n" not in str(info.value)
 
 
+def test_a_run_config_with_metrics_its_data_cannot_feed_is_refused_before_anything_runs(tmp_path):
+    from textgan.config_validation import validate_config
+
+    from conftest import compose_config
+
+    validate_config(compose_config(["method=mle", "data=cfg", "debug=smoke"], tmp_path))
+    for overrides, message in ((["metrics=oracle"], r"metrics.nll_oracle \(NLLOracle\) needs the data's oracle"),
+                               (["metrics=dialogue"], "scores responses to contexts")):
+        with pytest.raises(ConfigError, match=message) as info:
+            validate_config(compose_config(["method=mle", "data=cfg", "debug=smoke", *overrides], tmp_path))
+        assert "\n" not in str(info.value)
+
+
 # ------------------------------------------------------------------------------------------------ DDP
 def _fixtures():
     """The same metrics and inputs in every process (seeded): what each metric is updated with."""

@@ -68,9 +68,7 @@ class NLLTest(_SumMetric):
     def compute(self) -> dict[str, float]:
         if self.count == 0:
             return {}
-        # the sums are float64; the quotient is taken in float32, as textgan has always logged NLL-test, so that
-        # runs before and after metric objects log the same value
-        nll = (self.total.float() / self.count.float()).item()
+        nll = (self.total / self.count).item()
         return {"nll_test": nll, "perplexity": perplexity(nll)}
 
 
