@@ -13,6 +13,7 @@ import torch
 
 from textgan.data.cfg import CFGDataModule, generate_cfg_strings
 from textgan.metrics.cfg_validity import TERMINALS, cfg_sample_metrics, is_valid
+from textgan.metrics.objects import CFGValidity
 
 
 @pytest.mark.parametrize("text", ["x", "(x)", "x+y", "x*(y-z)", "((x))/y", "x-y*z/x+y", "(x+(y))*(z)"])
@@ -71,7 +72,9 @@ def test_sample_metrics_by_hand():
     train0, test0 = dm.train_tokens[0], dm.test_tokens[0]
     invalid = torch.full_like(train0, dm.vocab.pad_id)
     invalid[:3] = torch.tensor(dm.vocab.encode(["x", "+", ")"]))
-    m = dm.sample_metrics(torch.stack([train0, train0, invalid, test0]))
+    metric = CFGValidity(dm.vocab, dm.train_strings, dm.variables, dm.max_tokens)
+    metric.update(torch.stack([train0, train0, invalid, test0]))
+    m = metric.compute()
     assert m == {"cfg_valid": 3 / 4, "unique": 2 / 3, "novel": 1 / 2}
     assert cfg_sample_metrics([["(", "x"]], set()) == {"cfg_valid": 0.0, "unique": 0.0, "novel": 0.0}
 

@@ -127,7 +127,7 @@ def test_run_logs_bleu_self_bleu_and_perplexity(tmp_path):
     lines = [" ".join(rng.choices(words, k=rng.randint(3, 7))) for _ in range(300)]
     corpus.write_text("\n".join(lines) + "\n")
     cfg = compose_config(["method=mle", "data=text_file", f"data.path={corpus}", "data.seq_len=8",
-                          "data.bleu_ns=[2,3]", "data.self_bleu_ns=[2]", "debug=smoke"], tmp_path / "run")
+                          "metrics.bleu.ns=[2,3]", "metrics.self_bleu.ns=[2]", "debug=smoke"], tmp_path / "run")
     assert cfg.optimized_metric == "val/nll_test"
     train(cfg)
     rows = list(csv.DictReader(open(next((tmp_path / "run").rglob("metrics.csv")))))

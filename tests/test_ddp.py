@@ -4,8 +4,9 @@ single process on the same data and weights.
 MLE with lr=0 keeps the weights at their seeded initialisation, so the two runs evaluate the same model:
 - `test/nll_test` is computed from held-out data split across the ranks (DistributedSampler) and all-gathered:
   it must equal the single-process value up to float reduction order;
-- `test/nll_oracle` averages each rank's share of `num_eval_samples` samples (ranks seeded apart, sync_dist):
-  it must agree within sampling noise (2,048 samples x 10 tokens: standard error ~0.01 nat).
+- `test/nll_oracle` sums over each rank's share of `num_eval_samples` samples (ranks seeded apart; the metric
+  object's states are summed): it must agree within sampling noise (2,048 samples x 10 tokens: standard error
+  ~0.01 nat). `tests/test_metric_objects.py` checks the reduction itself on fixed samples.
 """
 
 from __future__ import annotations

@@ -94,8 +94,9 @@ def _checkpoint(tmp_path, name: str, overrides: list[str], seed: int):
     torch.manual_seed(seed)
     method = instantiate(OmegaConf.create(method_cfg), vocab=dm.vocab).eval()
     path = tmp_path / f"{name}.ckpt"
-    torch.save({"config": {"method": method_cfg, "data": data_cfg}, "vocab": dm.vocab.state_dict(),
-                "state_dict": method.state_dict()}, path)
+    metrics_cfg = OmegaConf.to_container(cfg.metrics, resolve=True)
+    torch.save({"config": {"method": method_cfg, "data": data_cfg, "metrics": metrics_cfg},
+                "vocab": dm.vocab.state_dict(), "state_dict": method.state_dict()}, path)
     return path, method, dm
 
 
@@ -148,7 +149,8 @@ def test_text_plane_bleu_and_self_bleu(tmp_path):
     # the real-data point: a seeded subset of the training split scored against the test references
     gen = torch.Generator().manual_seed(5)
     subset = dm.train_tokens[torch.randperm(len(dm.train_tokens), generator=gen)[:40]]
-    hyps = [dm.vocab.decode(s) for s in subset.tolist()][: dm.num_bleu_samples]
+    num_bleu = torch.load(a, weights_only=True)["config"]["metrics"]["bleu"]["num_samples"]
+    hyps = [dm.vocab.decode(s) for s in subset.tolist()][:num_bleu]
     assert float(rows[0]["bleu2"]) == pytest.approx(bleu_scores(hyps, dm.test_references, (2,))[2], rel=1e-12)
     assert float(rows[0]["self_bleu2"]) == pytest.approx(self_bleu_scores(hyps, (2,))[2], rel=1e-12)
     assert (out / "quality_diversity.png").read_bytes()[:4] == b"\x89PNG"

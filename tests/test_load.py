@@ -15,7 +15,8 @@ from omegaconf import OmegaConf
 
 from textgan.data.vocab import Vocabulary
 from textgan.generate import main as generate_main
-from textgan.load import METHODS, MODELS, CheckpointError, load_method
+from textgan.load import METHODS, MODELS, CheckpointError, build_method, load_method
+from textgan.metrics.build import METRICS
 from textgan.optim import OPTIMIZERS, is_optimizer_parameter
 
 from conftest import REPO, compose_config
@@ -220,8 +221,6 @@ def test_a_checkpoint_with_learning_rates_from_before_optimiser_nodes_still_load
         assert seqgan.pop(f"{role}_optimizer")["_target_"] == "torch.optim.Adam"
         seqgan[f"{role}_lr"] = 1e-3
     vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])
-    from textgan.load import build_method
-
     assert type(build_method(seqgan, vocab)).__name__ == "SeqGAN"
 
 
@@ -231,3 +230,23 @@ def test_the_optimiser_node_is_checked_but_not_built(tmp_path):
     stored["optimizer"] = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.5, "momentum": 0.9}
     method = load_method(_save(tmp_path, stored))
     assert method.optimizer.func is torch.optim.Adam and method.optimizer.keywords["lr"] == 0.01
+
+
+def test_metric_allow_list_is_exactly_the_classes_conf_metrics_builds():
+    found = set()
+    for f in (REPO / "textgan" / "conf" / "metrics").rglob("*.yaml"):
+        node = yaml.safe_load(f.read_text()) or {}
+        found |= {n["_target_"] for n in node.values() if isinstance(n, dict) and "_target_" in n}
+    assert set(METRICS) == found
+
+
+def test_wgan_checkpoint_with_the_retired_js_orders_still_builds(tmp_path):
+    """`js_orders` moved from WGAN-GP's constructor to `metrics.ngram_js.orders`: older checkpoints still load."""
+    cfg = compose_config(["method=wgan_gp", "debug=smoke", "data=text_file", "data.path=x", "data.seq_len=6"],
+                         tmp_path / "run")
+    method_cfg = OmegaConf.to_container(cfg.method, resolve=True)
+    vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])
+    method = build_method({**method_cfg, "js_orders": [1, 2, 3, 4]}, vocab)
+    assert type(method).__name__ == "WGANGP"
+    with pytest.raises(CheckpointError, match="js_orders"):
+        build_method({**_clean_method_cfg(tmp_path), "js_orders": [1]}, vocab)  # only WGAN-GP ever had it

@@ -57,7 +57,7 @@ def test_run_log_holds_lightning_messages_and_config_tree(tmp_path):
     assert hparams["method"]["optimizer"]["lr"] > 0
     assert set(hparams) == {"seed", "sweep_name", "test", "ckpt_path", "num_threads", "keep_freed_memory", "eval_every",
                             "optimized_metric", "optimized_mode", "data", "method", "trainer", "logger",
-                            "callbacks", "paths"}  # the run config once: no `lr`, `epochs`... at the top
+                            "callbacks", "paths", "metrics"}  # the run config once: no `lr`, `epochs`... at the top
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

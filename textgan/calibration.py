@@ -59,7 +59,7 @@ def uniform_samples(vocab, num_samples: int, seq_len: int, seed: int) -> torch.T
 def uniform_point(method: TextGANModule, dm, num_samples: int, seed: int) -> Point:
     """The floor: uniform random sequences scored like a model's samples; NLL-test = log(#emittable tokens)."""
     samples = uniform_samples(method.vocab, num_samples, dm.test_tokens.shape[1], seed).to(method.device)
-    metrics = TextGANModule.sample_metrics(method, samples, datamodule=dm)
+    metrics = TextGANModule.sample_metrics(method, samples)
     metrics["nll_test"] = math.log(len(emittable_tokens(method.vocab)))
     return Point("uniform random tokens", "", None, num_samples, metrics)
 

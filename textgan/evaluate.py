@@ -15,9 +15,10 @@ concentrates on likely sequences, T > 1 spreads out. One temperature gives one p
 where its curve lies beyond MLE's (Caccia et al. section 4). For each checkpoint and each T, on the data the
 checkpoint was trained on:
 
-- every sample measure of training's evaluation (`TextGANModule.sample_metrics`, the same code as `val/*`) on
-  `num_samples` samples drawn at T: NLL-oracle (oracle data: quality), BLEU-n against the test split (quality)
-  and Self-BLEU-n among the samples (diversity) on corpora with references, the grammar's measures on `data=cfg`;
+- every sample measure of training's evaluation (the metric objects of the checkpoint's `metrics:` config,
+  `TextGANModule.sample_metrics`, the same code as `val/*`) on `num_samples` samples drawn at T: NLL-oracle
+  (oracle data: quality), BLEU-n against the test split (quality) and Self-BLEU-n among the samples (diversity)
+  on corpora with references, the grammar's measures on `data=cfg`;
 - NLL-test (`textgan.metrics.nll.sequence_nll` with `temperature=T`): the held-out data's mean per-token NLL under
   the tempered model `log_softmax(logits / T)` (diversity / coverage: a model that drops modes scores badly).
 
@@ -48,9 +49,10 @@ from pathlib import Path
 import torch
 import yaml
 
-from textgan.errors import UserError, run_with_one_line_errors
+from textgan.errors import ConfigError, UserError, run_with_one_line_errors
 from textgan.load import CheckpointError, load_method
 from textgan.methods.base import TextGANModule
+from textgan.metrics.build import build_metrics
 from textgan.metrics.nll import sequence_nll
 from textgan.tool_cli import CONF_DIR, VALUE_FLAGS, check_no_option_flags, is_multirun, job_output, run_tool
 
@@ -225,7 +227,7 @@ def real_data_point(method: TextGANModule, dm, num_samples: int, seed: int, batc
     gen = torch.Generator().manual_seed(seed)
     tokens = dm.train_tokens
     subset = tokens[torch.randperm(len(tokens), generator=gen)[:num_samples]]
-    metrics = TextGANModule.sample_metrics(method, subset.to(method.device), datamodule=dm)
+    metrics = TextGANModule.sample_metrics(method, subset.to(method.device))
     oracle = getattr(dm, "oracle", None)
     if oracle is not None:
         oracle.to(method.device)
@@ -245,7 +247,7 @@ def evaluate_point(method: TextGANModule, dm, temperature: float, num_samples: i
     torch.manual_seed(seed)
     kwargs = {"temperature": temperature} if sampling_temperature_supported(method) else {}
     samples = method.generate(num_samples, **kwargs)
-    metrics = TextGANModule.sample_metrics(method, samples, datamodule=dm)
+    metrics = TextGANModule.sample_metrics(method, samples)
     if hasattr(method.generator, "log_probs"):
         test = dm.test_tokens.to(method.device)
         metrics["nll_test"] = sequence_nll(method.generator, test, method.vocab.pad_id, batch_size, temperature)
@@ -396,10 +398,24 @@ def shared_datamodule(loaded: list[tuple[str, TextGANModule, dict]], overrides: 
             raise EvaluateError(f"{path} was trained on other data than {loaded[0][0]} (data.{', data.'.join(keys)} "
                                 "differ); one plane compares models of the same data")
     dm = build_datamodule(loaded[0][2], overrides)
-    for _, method, _ in loaded:
+    for path, method, _ in loaded:
         if method.vocab.itos != dm.vocab.itos:
             raise EvaluateError("the rebuilt data's vocabulary differs from the checkpoint's: check data.* overrides")
+        use_stored_metrics(path, method, dm)
     return dm
+
+
+def use_stored_metrics(path: str, method: TextGANModule, dm) -> None:
+    """Give `method` the metrics of its checkpoint's `metrics:` config, built from `dm` by allow-list
+    (`textgan.metrics.build`: only textgan's metric classes, plain settings)."""
+    stored = (method.run_config or {}).get("metrics")
+    if not isinstance(stored, dict):
+        raise EvaluateError(f"{path}: its run config has no metrics (it was written before they were configured); "
+                            "evaluate a checkpoint of a newer run")
+    try:
+        method.set_metrics(build_metrics(stored, dm, method.vocab, method.seq_len))
+    except ConfigError as ex:
+        raise EvaluateError(f"{path}: {ex}") from None
 
 
 def curve_points(loaded: list[tuple[str, str, TextGANModule]], dm, temperatures: list[float], num_samples: int,

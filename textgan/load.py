@@ -14,7 +14,8 @@ checkpoint that writes files or imports code). Here nothing from the file is ins
   generation never trains, so it keeps its constructor's default optimisers;
 - the learning rates of checkpoints written before optimisers were config nodes (`LEGACY_KEYS`: `lr`, `betas`,
   `g_pretrain_lr`, ...) are checked as plain data and dropped, so those checkpoints still load;
-- every key must be a parameter of the class it configures, and every other value plain data (None, bool, int,
+- every key must be a parameter of the class it configures (keys of `RETIRED_METHOD_KEYS`, settings that moved
+  out of a method in a later version, are skipped), and every other value plain data (None, bool, int,
   float, str, lists and dicts of those) with no `_target_`, `_args_`, `_partial_`, `_recursive_` or `_convert_`
   anywhere in it.
 
@@ -61,6 +62,10 @@ MODEL_SLOTS = ("generator", "discriminator", "critic")
 HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # arguments textgan passes itself when it builds the object: a checkpoint may not set them
 METHOD_SUPPLIED = ("vocab",)
+# method settings that earlier textgan versions wrote and that moved elsewhere: skipped when a checkpoint has them
+RETIRED_METHOD_KEYS = {
+    "textgan.methods.wgan_gp.WGANGP": ("js_orders",),  # evaluation settings, now the `metrics:` config's
+}
 MODEL_SUPPLIED = ("vocab_size", "seq_len", "pad_id", "bos_id", "eos_id")
 # method settings of checkpoints written before optimisers were `_partial_` nodes (now `<role>_optimizer.lr`)
 LEGACY_KEYS = ("lr", "betas", "g_pretrain_lr", "g_adv_lr", "d_lr", "mle_lr", "rl_lr")
@@ -162,8 +167,9 @@ def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     if not isinstance(method_cfg, dict):
         raise CheckpointError(f"{path}: config.method is not a config node; refusing this checkpoint")
     cls = _import(METHODS, method_cfg.get("_target_"), "config.method", path)
+    retired = RETIRED_METHOD_KEYS.get(method_cfg["_target_"], ())
+    method_cfg = {k: v for k, v in method_cfg.items() if k not in retired}
     params = inspect.signature(cls.__init__).parameters
-    method_cfg = dict(method_cfg)
     for key in [k for k in method_cfg if isinstance(k, str) and k not in params]:
         if key in LEGACY_KEYS:  # an older checkpoint's learning rate: plain data, not needed for generation
             _check_plain(method_cfg.pop(key), f"config.method.{key}", path)

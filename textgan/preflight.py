@@ -5,6 +5,8 @@
   the top-level values in `TOP_LEVEL_RANGES`;
 - `check_pairing`: the method's `needs_data` against the data module's `provides_data` (a dialogue method on
   unconditional sequences, or a sequence GAN on (context, response) pairs, is refused naming the valid pairings);
+- `check_metrics_pairing`: every `metrics:` node against the data module (an allow-listed metric class, only its
+  own settings, and only what the data's `eval_provides` offers, e.g. NLL-oracle needs an oracle);
 
 `preflight(cfg)` runs them all; `textgan.config_validation.validate_config` calls it, so both `run.py` (before
 Hydra starts the job) and `train()` check. Three more checks need what the config alone does not say:
@@ -269,8 +271,24 @@ def _sizes(model: dict) -> str:
     return ", ".join(found[:6]) + (", ..." if len(found) > 6 else "")
 
 
+def check_metrics_pairing(cfg: DictConfig) -> None:
+    """The `metrics:` nodes against the data module: allow-listed classes, their own settings, and nothing the
+    data does not provide (`textgan.metrics.build.check_metrics`)."""
+    from textgan.metrics.build import check_metrics
+
+    metrics, data = cfg.get("metrics"), cfg.get("data")
+    if not isinstance(metrics, DictConfig):
+        return
+    try:
+        data_class = get_object(data._target_) if isinstance(data, DictConfig) and "_target_" in data else None
+    except Exception:
+        data_class = None  # config_validation reports targets that cannot be imported
+    check_metrics(metrics, data_class)
+
+
 def preflight(cfg: DictConfig) -> None:
     """Raise `ConfigError` (one line) for the first mistake above; nothing is built or started."""
     check_missing(cfg)
     check_ranges(cfg)
     check_pairing(cfg)
+    check_metrics_pairing(cfg)

@@ -29,6 +29,7 @@ from textgan.callbacks.checkpointing import AtomicCheckpointIO, RNGState
 from textgan.config_validation import validate_config
 from textgan.fast.cpu_memory import keep_freed_memory
 from textgan.loggers import RestartHistory, resync_csv_loggers
+from textgan.metrics.build import build_metrics
 from textgan.preflight import check_checkpoint, check_devices
 from textgan.resume import epochs_done, resolve_ckpt_path, resume_signature, schedule_knob
 from textgan.run_dir import claim_run_dir
@@ -74,6 +75,8 @@ def train(cfg: DictConfig) -> float | None:
     claim_run_dir(out, signature, ckpt_path)  # before anything is written into it
     datamodule.setup("fit")
     method = instantiate(cfg.method, vocab=datamodule.vocab)
+    # what evaluation measures: the `metrics:` nodes, built from what the data provides (references, oracle, ...)
+    method.set_metrics(build_metrics(cfg.get("metrics"), datamodule, datamodule.vocab, method.seq_len))
     method.run_config = run_config
     check_checkpoint(method, ckpt_path)  # weights of another method/model: one line before the Trainer starts
     max_epochs = cfg.trainer.get("max_epochs") or method.total_epochs

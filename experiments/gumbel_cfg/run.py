@@ -32,6 +32,7 @@ from hydra.utils import instantiate  # noqa: E402
 
 from textgan.compose import compose_config as compose  # noqa: E402
 from textgan.methods.gumbel_gan import tau_schedule  # noqa: E402
+from textgan.metrics.objects import CFGValidity  # noqa: E402
 from textgan.train import train  # noqa: E402
 
 MAX_TIME = os.environ.get("GUMBEL_CFG_MAX_TIME", "00:00:06:00")  # per run (dd:hh:mm:ss)
@@ -84,7 +85,8 @@ def evaluate(cfg, out: Path) -> tuple[dict[str, float], list[str]]:
     method.load_state_dict(ckpt["state_dict"])
     torch.manual_seed(0)
     samples = method.generate(NUM_SAMPLES)
-    return dm.sample_metrics(samples), [dm.vocab.to_text(s) for s in samples[:12].tolist()]
+    cfg_metrics = CFGValidity(dm.vocab, dm.train_strings, dm.variables, dm.max_tokens)
+    return cfg_metrics.score(samples), [dm.vocab.to_text(s) for s in samples[:12].tolist()]
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ four binary rules `p_binary` = 0.4 together; parentheses the rest, 0.1), rejecti
 then shuffled
 (same seed) and split, so the test strings never occur in the training set.
 
-Batches are `[batch, seq_len]`: tokens, `<eos>`, `<pad>`. The module also scores generated samples
-(`sample_metrics`: `cfg_valid`, `unique`, `novel`), which methods call when the datamodule offers it.
+Batches are `[batch, seq_len]`: tokens, `<eos>`, `<pad>`. The module provides the grammar's settings and the
+training strings (`eval_provides`); the metric that scores samples against them is
+`textgan.metrics.objects.CFGValidity` (`cfg_valid`, `unique`, `novel`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import DEFAULT_SPECIALS, Vocabulary
 from textgan.errors import ConfigError
-from textgan.metrics.cfg_validity import MAX_TOKENS, OPERATORS, PARENTHESES, VARIABLES, cfg_sample_metrics
+from textgan.metrics.cfg_validity import MAX_TOKENS, OPERATORS, PARENTHESES, VARIABLES, expression_tokens
 from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 
@@ -99,7 +100,10 @@ def generate_cfg_strings(
 class CFGDataModule(TokensDataModule):
     """Batches of `[batch, seq_len]` grammar strings of at most `seq_len - 1` tokens (paper: 12). Exposes
     `vocab`, `seq_len`, `train_tokens`,
-    `test_tokens`, `train_strings` (set of training strings) and `sample_metrics(samples)`."""
+    `test_tokens`, `train_strings` (set of training strings), `variables` and `max_tokens`."""
+
+    # what evaluation metrics may be built from (`textgan.metrics.build`)
+    eval_provides = ("train_tokens", "test_tokens", "train_strings", "variables", "max_tokens")
 
     def __init__(
         self,
@@ -155,13 +159,4 @@ class CFGDataModule(TokensDataModule):
 
     def decode(self, ids) -> list[str]:
         """Token strings of one sample up to its first `<eos>` (other specials kept: they make it invalid)."""
-        toks = self.vocab.decode(ids, strip_special=False)
-        eos = self.vocab.itos[self.vocab.eos_id]
-        return toks[: toks.index(eos)] if eos in toks else toks
-
-    def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
-        """`cfg_valid`, `unique`, `novel` of generated `samples` `[n, seq_len]` (see `cfg_validity`)."""
-        self.setup()
-        return cfg_sample_metrics(
-            [self.decode(s) for s in samples.tolist()], self.train_strings, self.variables, self.max_tokens
-        )
+        return expression_tokens(self.vocab, ids)

@@ -93,6 +93,9 @@ class DialogueDataModule(pl.LightningDataModule):
     """
 
     provides_data = "pairs"  # batches (context, response): for the methods whose `needs_data` is "pairs"
+    # what evaluation metrics may be built from (`textgan.metrics.build`): the response metrics score the
+    # method's responses against the batches' own human responses, so they need nothing more
+    eval_provides: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -83,6 +83,9 @@ class OracleDataModule(TokensDataModule):
         seed: builds the synthetic oracle's weights; seeds the sampling of the data.
     """
 
+    # what evaluation metrics may be built from (`textgan.metrics.build`): NLL-oracle needs the oracle
+    eval_provides = ("train_tokens", "test_tokens", "oracle")
+
     def __init__(
         self,
         cache_dir: str,

@@ -7,14 +7,13 @@ tokens, then `<eos>` (when `add_eos`), then `<pad>`. `seq_len` counts the `<eos>
 dropped (`overlong=drop`). The vocabulary (`<pad> <bos> <eos> <unk>` + tokens) comes from the training split
 (`min_freq`, `max_size`); tokens of the test split that it lacks become `<unk>`. Validation and test read the
 test split. `test_references` (a list of token lists, the test split after truncation) is what BLEU compares
-generated samples with; `bleu_ns`, `self_bleu_ns`, `num_bleu_samples`, `num_self_bleu_samples` tell the
-evaluation (`TextGANModule.bleu_metrics`) which BLEU-n / Self-BLEU-n to log and on how many samples.
+generated samples with (`textgan.metrics.objects.BLEU`; which BLEU-n and on how many samples is the `metrics:`
+config's, `conf/metrics/text.yaml`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -35,6 +34,9 @@ class LinesDataModule(TokensDataModule):
     LongTensors), `test_references` (list of token lists).
     """
 
+    # what evaluation metrics may be built from (`textgan.metrics.build`)
+    eval_provides = ("train_tokens", "test_tokens", "test_references")
+
     def __init__(
         self,
         seq_len: int,
@@ -48,10 +50,6 @@ class LinesDataModule(TokensDataModule):
         num_workers: NonNegativeInt = 0,
         max_train_examples: PositiveInt | None = None,
         max_test_examples: PositiveInt | None = None,
-        bleu_ns: Sequence[int] = (2, 3, 4, 5),
-        self_bleu_ns: Sequence[int] = (2, 3, 4, 5),
-        num_bleu_samples: NonNegativeInt = 1000,
-        num_self_bleu_samples: NonNegativeInt = 1000,
     ):
         check_arguments(LinesDataModule, locals(), "data")
         super().__init__()
@@ -66,8 +64,6 @@ class LinesDataModule(TokensDataModule):
         self.min_freq, self.max_size = min_freq, max_size
         self.batch_size, self.num_workers = batch_size, num_workers
         self.max_train_examples, self.max_test_examples = max_train_examples, max_test_examples
-        self.bleu_ns, self.self_bleu_ns = tuple(bleu_ns or ()), tuple(self_bleu_ns or ())
-        self.num_bleu_samples, self.num_self_bleu_samples = num_bleu_samples, num_self_bleu_samples
         self.vocab: Vocabulary | None = None
         self.train_tokens: torch.Tensor | None = None
         self.test_tokens: torch.Tensor | None = None

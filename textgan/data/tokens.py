@@ -15,6 +15,8 @@ class TokensDataModule(pl.LightningDataModule):
     """Batches `[batch, seq_len]` of `train_tokens` (shuffled) and `test_tokens` (val and test)."""
 
     provides_data = "sequences"  # unconditional token sequences: for the methods whose `needs_data` says so
+    # what evaluation metrics may be built from (`textgan.metrics.build`); subclasses add theirs
+    eval_provides: tuple[str, ...] = ("train_tokens", "test_tokens")
 
     batch_size: int
     num_workers: int = 0

@@ -2,12 +2,13 @@
 
 - the vocabulary, stored in every checkpoint and checked when one is loaded;
 - the phase schedule interface (`phase`, `total_epochs`) read by the progress bar and `train.py`;
-- evaluation on Lightning's validation schedule (`trainer.check_val_every_n_epoch` = `eval_every`):
-  NLL-test on held-out real data (when the generator has `log_probs`), then `num_eval_samples` samples scored by
-  the sample metrics that the datamodule supports (NLL-oracle when it has an `oracle`; BLEU-n against its
-  `test_references` and Self-BLEU-n, on the first `num_bleu_samples` / `num_self_bleu_samples` samples,
-  with n from its `bleu_ns` / `self_bleu_ns`); the decoded samples are
-  kept in `self.eval_samples` for the sample-logging callback;
+- evaluation on Lightning's validation schedule (`trainer.check_val_every_n_epoch` = `eval_every`) by the
+  metric objects of the run's `metrics:` config (`set_metrics`; `textgan.metrics.objects`): the "heldout" ones
+  (NLL-test) read the generator's log-likelihood of the held-out batches (when the generator has `log_probs`),
+  then `num_eval_samples` samples go to the "samples" ones (NLL-oracle, BLEU-n, Self-BLEU-n, n-gram JS, grammar
+  validity: whatever the config lists); every metric accumulates and reduces across DDP ranks the
+  torchmetrics way, and set-level ones score all ranks' samples at once. The decoded samples are kept in
+  `self.eval_samples` for the sample-logging callback;
 - the MLE step (teacher forcing) that MLE training and every GAN's pre-training use.
 
 Methods use manual optimization (`automatic_optimization = False`) so GAN methods can alternate G and D steps.
@@ -15,14 +16,15 @@ Methods use manual optimization (`automatic_optimization = False`) so GAN method
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytorch_lightning as pl
 import torch
+from torchmetrics import Metric
 
 from textgan.data.vocab import Vocabulary
 from textgan.losses import mle_loss
 from textgan.masks import token_mask
-from textgan.metrics.bleu import bleu_scores, self_bleu_scores
-from textgan.metrics.nll import nll_oracle, perplexity
 from textgan.ranges import NonNegativeFloat, PositiveInt, check_arguments
 
 
@@ -51,7 +53,7 @@ class TextGANModule(pl.LightningModule):
         self.grad_clip = grad_clip
         self.eval_samples: list[str] = []
         self.run_config: dict | None = None  # the resolved run config, set by train.py, saved in checkpoints
-        self._nll_totals: torch.Tensor | None = None  # [NLL sum, token count] float64, on the device
+        self.metrics = torch.nn.ModuleDict()  # what evaluation measures: set_metrics (train.py)
 
     # ------------------------------------------------------------------ schedule
     def phase_epochs(self) -> tuple[int, ...]:
@@ -103,24 +105,37 @@ class TextGANModule(pl.LightningModule):
         return torch.cat(chunks)
 
     # ------------------------------------------------------------------ evaluation
+    def set_metrics(self, metrics: Mapping[str, Metric]) -> None:
+        """Use `metrics` (`{name: torchmetrics.Metric}`, see `textgan.metrics.objects`; `train.py` builds them from
+        the `metrics:` config with `textgan.metrics.build`) at every evaluation. They are child modules (moved to
+        the method's device) whose states are not saved in checkpoints."""
+        self.metrics = torch.nn.ModuleDict(dict(metrics))
+
+    def metrics_of(self, inputs: str) -> list[Metric]:
+        """The configured metrics that take `inputs` ("heldout", "samples" or "responses")."""
+        return [m for m in self.metrics.values() if m.inputs == inputs]
+
+    def compute_metrics(self, inputs: str) -> dict[str, float]:
+        """`compute()` of every metric of `inputs` that was updated (under DDP: over all ranks' updates), then
+        reset them for the next evaluation."""
+        out: dict[str, float] = {}
+        for metric in self.metrics_of(inputs):
+            if metric.update_count:
+                out.update(metric.compute())
+            metric.reset()
+        return out
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics.values():
+            metric.reset()
+
     def _eval_step(self, batch) -> None:
-        if hasattr(self.generator, "log_probs"):
+        heldout = self.metrics_of("heldout")
+        if heldout and hasattr(self.generator, "log_probs"):
             tokens = batch
-            mask = token_mask(tokens, self.vocab.pad_id)
-            self.add_nll(self.generator.log_probs(tokens), mask)
-
-    def add_nll(self, logp: torch.Tensor, mask: torch.Tensor) -> None:
-        """Add the NLL of `logp` `[batch, seq_len]` over `mask` (bool, same shape) to this evaluation's totals.
-
-        The totals stay on the device (no host round trip per batch) in float64, the precision of the Python
-        floats they replace; they are read once, at the end of the evaluation (`nll_totals`)."""
-        total = torch.stack([-(logp * mask).sum().double(), mask.sum().double()])
-        self._nll_totals = total if self._nll_totals is None else self._nll_totals + total
-
-    def nll_totals(self) -> torch.Tensor | None:
-        """This evaluation's `[NLL sum, token count]` (None when no token was scored), and reset them."""
-        totals, self._nll_totals = self._nll_totals, None
-        return totals if totals is not None and totals[1] > 0 else None
+            logp, mask = self.generator.log_probs(tokens), token_mask(tokens, self.vocab.pad_id)
+            for metric in heldout:
+                metric.update(logp, mask)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._eval_step(batch)
@@ -128,60 +143,29 @@ class TextGANModule(pl.LightningModule):
     def test_step(self, batch, batch_idx: int) -> None:
         self._eval_step(batch)
 
-    def _datamodule(self, datamodule=None):
-        if datamodule is not None:
-            return datamodule
-        return self.trainer.datamodule if self._trainer is not None else None
+    def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
+        """The configured sample metrics of generated `samples` `[n, seq_len]` (NLL-oracle, BLEU, Self-BLEU, n-gram
+        JS, grammar validity, ... as the `metrics:` config says). Under DDP every rank passes its own samples and
+        gets the value over all ranks' samples. Methods add what they log with them (e.g. their iteration)."""
+        for metric in self.metrics_of("samples"):
+            metric.update(samples)
+        return self.compute_metrics("samples")
 
-    def sample_metrics(self, samples: torch.Tensor, datamodule=None) -> dict[str, float]:
-        """Metrics of generated `samples` `[n, seq_len]` that the datamodule makes possible: NLL-oracle (an
-        `oracle`), BLEU / Self-BLEU (`test_references`), and whatever its own `sample_metrics(samples)` returns
-        (e.g. grammar validity, uniqueness and novelty on `data=cfg`). `datamodule`: the trainer's when None
-        (`textgan.evaluate` passes one, outside any trainer)."""
-        metrics = {}
-        dm = self._datamodule(datamodule)
-        oracle = getattr(dm, "oracle", None)
-        if oracle is not None:
-            oracle.to(samples.device)
-            metrics["nll_oracle"] = nll_oracle(oracle, samples)
-        metrics.update(self.bleu_metrics(samples, dm))
-        data_metrics = getattr(dm, "sample_metrics", None)
-        if callable(data_metrics):
-            metrics.update(data_metrics(samples))
-        return metrics
-
-    def bleu_metrics(self, samples: torch.Tensor, datamodule=None) -> dict[str, float]:
-        """`bleu<n>` (against the datamodule's `test_references`) and `self_bleu<n>` of decoded `samples`
-        (`textgan.metrics.bleu`); empty when the datamodule has no `test_references`."""
-        dm = self._datamodule(datamodule)
-        references = getattr(dm, "test_references", None)
-        if not references:
-            return {}
-        metrics = {}
-        n_bleu = getattr(dm, "num_bleu_samples", 1000)
-        n_self = getattr(dm, "num_self_bleu_samples", 1000)
-        hyps = [self.vocab.decode(s) for s in samples[: max(n_bleu, n_self)].tolist()]
-        if getattr(dm, "bleu_ns", None) and n_bleu:
-            scores = bleu_scores(hyps[:n_bleu], references, dm.bleu_ns)
-            metrics.update({f"bleu{n}": v for n, v in scores.items()})
-        if getattr(dm, "self_bleu_ns", None) and min(n_self, len(hyps)) >= 2:
-            scores = self_bleu_scores(hyps[:n_self], dm.self_bleu_ns)
-            metrics.update({f"self_bleu{n}": v for n, v in scores.items()})
-        return metrics
+    def evaluate_generator(self) -> dict[str, float]:
+        """Draw this rank's share of `num_eval_samples` samples, keep the first 100 as text for the sample logger,
+        and score them (`sample_metrics`)."""
+        samples = self.generate(-(-self.num_eval_samples // self.trainer.world_size))
+        self.eval_samples = [self.vocab.to_text(s) for s in samples[:100].tolist()]
+        return self.sample_metrics(samples)
 
     def _eval_epoch_end(self, prefix: str) -> None:
-        metrics = {}
-        totals = self.nll_totals()
-        if totals is not None:
-            total = self.all_gather(totals.float()).reshape(-1, 2).sum(0)
-            metrics["nll_test"] = (total[0] / total[1]).item()
-            metrics["perplexity"] = perplexity(metrics["nll_test"])
         if self.trainer.sanity_checking:
+            self.reset_metrics()
             return
-        # data-parallel: each rank draws its share (ranks are seeded apart); the metrics are averaged by sync_dist
-        samples = self.generate(-(-self.num_eval_samples // self.trainer.world_size))
-        metrics.update(self.sample_metrics(samples))
-        self.eval_samples = [self.vocab.to_text(s) for s in samples[:100].tolist()]
+        metrics = self.compute_metrics("heldout")
+        # data-parallel: each rank draws its share (ranks are seeded apart); the metric objects score all ranks'
+        # samples together, so every rank logs the same values
+        metrics.update(self.evaluate_generator())
         for name, value in metrics.items():
             self.log(f"{prefix}/{name}", value, sync_dist=True,
                      prog_bar=name in ("nll_oracle", "nll_test", "bleu2"))

@@ -15,9 +15,8 @@ The temperature follows the annealing schedule of Jang et al. (2017, section 4),
 
 and `straight_through=True` uses hard one-hots in the forward pass with the soft sample's gradient.
 Sequences have a fixed length (`<eos>` then `<pad>` one-hots in the real data); evaluation draws discrete
-samples (the tau -> 0 limit, `<pad>` after `<eos>`) and scores them with the datamodule's `sample_metrics`
-when it
-has one (the CFG data: `val/cfg_valid`, `val/unique`, `val/novel`), and NLL-oracle on the oracle data.
+samples (the tau -> 0 limit, `<pad>` after `<eos>`) and scores them with the run's metrics (the CFG data:
+`val/cfg_valid`, `val/unique`, `val/novel`; NLL-oracle on the oracle data).
 """
 
 from __future__ import annotations

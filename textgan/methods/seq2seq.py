@@ -2,11 +2,13 @@
 
 - `DialogueMethod`: a `TextGANModule` whose generator maps a context to a response (`textgan.models.seq2seq`).
   Batches are `(context [B, context_len], response [B, seq_len])`. Evaluation (Lightning's validation
-  schedule) computes NLL-test of the human responses (teacher forcing, padding excluded, `<eos>` included)
-  over the whole evaluation split, and decodes responses (`eval_decode`: greedy | beam | sample) for the first
-  `num_eval_samples` contexts, scored by BLEU-2/4 against each context's human response (`response_bleu`),
-  distinct-1/2 (two definitions: `distinct_<n>` = distinct n-grams / n-grams, `distinct_<n>_per_token` =
-  distinct n-grams / tokens, the one of Li et al. 2016) and the average length (`textgan.metrics`); then
+  schedule, the base class's `_eval_epoch_end`) feeds the metric objects of the `metrics:` config
+  (`conf/metrics/dialogue.yaml`): NLL-test of the human responses (teacher forcing, padding excluded, `<eos>`
+  included) over the whole evaluation split, and the responses decoded (`eval_decode`: greedy | beam | sample)
+  for the first `num_eval_samples` contexts (split across DDP ranks, scored together), scored by BLEU-2/4
+  against each context's human response, distinct-1/2 (two definitions: `distinct_<n>` = distinct n-grams /
+  n-grams, `distinct_<n>_per_token` = distinct n-grams / tokens, the one of Li et al. 2016) and the average
+  length (`textgan.metrics.objects`); then
   two copies of the model talk, from the first `sim_inputs` contexts for up to `sim_max_turns` turns
   (`textgan.simulation`, decoded like the responses), and `sim_length` is the mean simulated dialogue length
   (Li et al. 2016, sec. 5.2). `self.eval_samples` holds "context | human | generated" lines for the sample
@@ -27,9 +29,6 @@ from textgan.decoding import DECODERS, Decoder, decode
 from textgan.errors import ConfigError
 from textgan.losses import mle_loss
 from textgan.methods.base import TextGANModule
-from textgan.metrics.diversity import average_length, distinct_n, distinct_n_per_token
-from textgan.metrics.nll import perplexity
-from textgan.metrics.response_bleu import response_bleu
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import (
     NonNegativeFloat,
@@ -138,34 +137,27 @@ class DialogueMethod(TextGANModule):
     # ------------------------------------------------------------------ evaluation
     def _eval_step(self, batch) -> None:
         context, response = self.unpack(batch)
-        mask = response != self.vocab.pad_id
-        self.add_nll(self.generator.log_probs(context, response), mask)
+        heldout = self.metrics_of("heldout")
+        if heldout:
+            logp, mask = self.generator.log_probs(context, response), response != self.vocab.pad_id
+            for metric in heldout:
+                metric.update(logp, mask)
         if self.trainer.sanity_checking:
             return
         sim_left = self.sim_inputs - sum(len(c) for c in self._sim_contexts)
         if sim_left > 0:
             self._sim_contexts.append(context[:sim_left])
-        left = self.num_eval_samples - len(self._eval_pairs)
+        # data-parallel: each rank answers its share of the first contexts; the metric objects score all ranks'
+        # responses together
+        left = -(-self.num_eval_samples // self.trainer.world_size) - len(self._eval_pairs)
         if left > 0:
             context, response = context[:left], response[:left]
             generated = self.respond(context)
+            for metric in self.metrics_of("responses"):
+                metric.update(generated, response)
             decode_ids = self.vocab.decode
             for c, h, g in zip(context.tolist(), response.tolist(), generated.tolist()):
                 self._eval_pairs.append((decode_ids(c), decode_ids(h), decode_ids(g)))
-
-    def dialogue_metrics(self, pairs: list[tuple[list[str], list[str], list[str]]]) -> dict[str, float]:
-        """BLEU-2/4 (generated vs human), distinct-1/2 and average length of the generated responses."""
-        generated = [g for _, _, g in pairs]
-        references = [[h] for _, h, _ in pairs]
-        return {
-            "bleu2": response_bleu(generated, references, 2),
-            "bleu4": response_bleu(generated, references, 4),
-            "distinct_1": distinct_n(generated, 1),
-            "distinct_2": distinct_n(generated, 2),
-            "distinct_1_per_token": distinct_n_per_token(generated, 1),
-            "distinct_2_per_token": distinct_n_per_token(generated, 2),
-            "avg_len": average_length(generated),
-        }
 
     # ------------------------------------------------------------------ simulation
     def simulation_settings(self) -> dict:
@@ -202,18 +194,13 @@ class DialogueMethod(TextGANModule):
         lengths = [dialogue_length(d, dull, self.dull_similarity, self.repeat_similarity) for d in dialogues]
         return {"sim_length": sum(lengths) / len(lengths)}, dialogues
 
-    def _eval_epoch_end(self, prefix: str) -> None:
-        metrics = {}
-        sim_contexts, self._sim_contexts = self._sim_contexts, []
-        totals = self.nll_totals()
-        if totals is not None:
-            metrics["nll_test"] = (totals[0] / totals[1]).item()
-            metrics["perplexity"] = perplexity(metrics["nll_test"])
+    def evaluate_generator(self) -> dict[str, float]:
+        """The response metrics of this evaluation's decoded pairs (over all ranks' pairs), the lines of the first
+        100 for the sample logger, and the simulated dialogues' `sim_length`."""
+        metrics = self.compute_metrics("responses")
         pairs, self._eval_pairs = self._eval_pairs, []
-        if self.trainer.sanity_checking:
-            return
+        sim_contexts, self._sim_contexts = self._sim_contexts, []
         if pairs:
-            metrics.update(self.dialogue_metrics(pairs))
             sep = self.vocab.separator
             self.eval_samples = [f"context: {sep.join(c)} | human: {sep.join(h)} | generated: {sep.join(g)}"
                                  for c, h, g in pairs[:100]]
@@ -224,9 +211,7 @@ class DialogueMethod(TextGANModule):
             sim, dialogues = self.simulation_metrics(torch.cat(sim_contexts))
             metrics.update(sim)
             self.eval_dialogues = dialogues
-        for name, value in metrics.items():
-            self.log(f"{prefix}/{name}", value, sync_dist=True, prog_bar=name in ("nll_test", "bleu2"))
-        self.log(f"{prefix}/epoch", float(self.current_epoch), sync_dist=True)
+        return metrics
 
 
 class Seq2SeqMLE(DialogueMethod):

@@ -18,14 +18,15 @@ generator iterations) are buffers, so they survive a resume and the 10:1 rhythm 
 
 Sequences have a fixed length; `<eos>` and `<pad>` are ordinary symbols here (the original pads with a filler
 character). Evaluation: argmax-decoded samples, JS divergence of their character n-grams (n = 1..4) to the
-training data (`val/js1`..`val/js4`, see `textgan.metrics.ngram_js`) and the floor `val/js<n>_real_floor` (the
-same number of held-out real sequences against the training data). The generator has no `log_probs`, so
+training data (`val/js1`..`val/js4`) and the floor `val/js<n>_real_floor` (the same number of held-out real
+sequences against the training data): the metric `textgan.metrics.objects.NgramJS`, which `method=wgan_gp`
+adds to the run's `metrics:` (`conf/metrics/method/ngram_js.yaml`). The generator has no `log_probs`, so
 NLL-test is not computed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +34,6 @@ import torch.nn.functional as F
 from textgan.data.vocab import Vocabulary
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from textgan.methods.base import TextGANModule
-from textgan.metrics.ngram_js import NgramCounts, js_divergence
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
@@ -47,9 +47,9 @@ class WGANGP(TextGANModule):
         gp_weight: lambda (paper 10).
         g_optimizer, critic_optimizer: factories (`textgan.optim`) of the two networks' optimisers (paper: Adam,
             lr 1e-4, betas (0.5, 0.9), both).
-        js_orders: the n of the n-gram JS metrics (paper 1..4).
-        num_eval_samples: samples per evaluation (the original code: 10 batches of 64 = 640); the floor uses
-            as many held-out sequences, since the JS of sparse n-gram counts depends on the sample size.
+        num_eval_samples: samples per evaluation (the original code: 10 batches of 64 = 640); the JS floor
+            (`conf/metrics/method/ngram_js.yaml`) uses as many held-out sequences, since the JS of sparse n-gram
+            counts depends on the sample size.
     """
 
     phases = ("adversarial",)
@@ -65,13 +65,11 @@ class WGANGP(TextGANModule):
         gp_weight: NonNegativeFloat = 10.0,
         g_optimizer: OptimizerFactory = adam(lr=1e-4, betas=(0.5, 0.9)),
         critic_optimizer: OptimizerFactory = adam(lr=1e-4, betas=(0.5, 0.9)),
-        js_orders: Sequence[int] = (1, 2, 3, 4),
         num_eval_samples: PositiveInt = 640,
     ):
         check_arguments(WGANGP, locals(), "method")
         check_optimizers(locals())
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
-        js_orders = tuple(int(n) for n in js_orders)
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
         self.save_hyperparameters(ignore=["vocab", "generator", "critic", "g_optimizer", "critic_optimizer"],
                                   logger=False)
@@ -79,12 +77,9 @@ class WGANGP(TextGANModule):
         self.critic = critic(vocab_size=len(vocab), seq_len=seq_len)
         self.epochs, self.critic_steps, self.gp_weight = epochs, critic_steps, gp_weight
         self.g_optimizer, self.critic_optimizer = plain(g_optimizer), plain(critic_optimizer)
-        self.js_orders = tuple(int(n) for n in js_orders)
         self.register_buffer("critic_step_count", torch.zeros((), dtype=torch.long))
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
         self._host_critic_steps: int | None = None  # host copy of critic_step_count (read once, then counted)
-        self._train_ngrams: list[NgramCounts] | None = None
-        self._floor: dict[str, float] | None = None
 
     def phase_epochs(self) -> tuple[int, ...]:
         return (self.epochs,)
@@ -138,26 +133,7 @@ class WGANGP(TextGANModule):
         self.log("train/generator_loss", loss.detach())
 
     # ------------------------------------------------------------------ evaluation
-    def _reference_ngrams(self) -> list[NgramCounts]:
-        if self._train_ngrams is None:
-            train = self.trainer.datamodule.train_tokens
-            self._train_ngrams = [NgramCounts(train, n, len(self.vocab)) for n in self.js_orders]
-        return self._train_ngrams
-
-    def real_data_floor(self) -> dict[str, float]:
-        """JS of `num_eval_samples` held-out real sequences to the training data (computed once)."""
-        if self._floor is None:
-            held_out = self.trainer.datamodule.test_tokens[: self.num_eval_samples]
-            self._floor = {f"js{n}_real_floor": js_divergence(NgramCounts(held_out, n, len(self.vocab)), ref)
-                           for n, ref in zip(self.js_orders, self._reference_ngrams())}
-        return self._floor
-
     def sample_metrics(self, samples: torch.Tensor) -> dict[str, float]:
         metrics = super().sample_metrics(samples)
-        if self._trainer is None or getattr(self.trainer, "datamodule", None) is None:
-            return metrics
-        for n, ref in zip(self.js_orders, self._reference_ngrams()):
-            metrics[f"js{n}"] = js_divergence(NgramCounts(samples, n, len(self.vocab)), ref)
-        metrics.update(self.real_data_floor())
         metrics["generator_iteration"] = float(self.generator_iteration)  # the x-axis of the JS curves
         return metrics

@@ -90,6 +90,14 @@ def is_valid(
     return _Parser(tokens, variables).parse()
 
 
+def expression_tokens(vocab, ids: Sequence[int]) -> list[str]:
+    """The symbols of one generated sample `ids` up to its first `<eos>`; other specials are kept, since they
+    make the sample invalid (`vocab`: a `textgan.data.vocab.Vocabulary`)."""
+    toks = vocab.decode(ids, strip_special=False)
+    eos = vocab.itos[vocab.eos_id]
+    return toks[: toks.index(eos)] if eos in toks else toks
+
+
 def cfg_sample_metrics(
     samples: Iterable[Sequence[str]],
     train_strings: set[str],
