@@ -29,7 +29,7 @@ def _imported(folder: str) -> set[str]:
                 names |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    local = {"textgan", "conftest", "tests"}
+    local = {"textgan", "conftest", "tests"} | {p.stem for p in (REPO / folder).glob("*.py")}  # sibling modules
     return {n for n in names if n not in sys.stdlib_module_names and n not in local}
 
 
