@@ -325,3 +325,18 @@ def test_legacy_metrics_take_the_bleu_settings_old_text_checkpoints_kept_in_data
     dm = build_datamodule({**data, "root": str(root / "chinese_poetry"), "max_train_examples": 50,
                            "max_test_examples": 20, "progress": False})
     assert len(dm.test_tokens) == 20
+
+
+def test_an_unquoted_sweep_job_path_is_one_line_naming_the_quoting(tmp_path, capsys):
+    """Sweep job dirs are named by their overrides: unquoted inside `ckpts=[...]`, Hydra would read their `=` and `,`
+    as its grammar; the tool says how to quote them instead, and the quoted form is read as one path."""
+    job = tmp_path / "0_method=mle,seed=1" / "checkpoints"
+    job.mkdir(parents=True)
+    path, _, _ = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
+    path.rename(job / "last.ckpt")
+    assert main([f"ckpts=[{job / 'last.ckpt'}]", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
+    err = capsys.readouterr().err
+    assert "must be quoted inside the list" in err and "ckpts=['PATH1','PATH2']" in err and err.count("\n") == 1
+    assert main([f"ckpts=['{job / 'last.ckpt'}']", "temperatures=[1.0]", "num_samples=16", "real=false",
+                 "progress=false", f"out={tmp_path / 'qd'}"]) == 0
+    assert len(_rows(tmp_path / "qd" / "quality_diversity.csv")) == 1

@@ -139,6 +139,11 @@ def check_command_line(argv: list[str], multirun: bool = False) -> list[str]:
             overrides.append(arg if key.startswith("+") else f"+{arg}")
         elif not eq or bare not in DEFAULTS:
             raise EvaluateError(f"unknown option {bare!r}; valid: {', '.join(DEFAULTS)}, data.KEY")
+        elif bare in ("ckpts", "labels") and "=" in value and not any(q in value for q in "'\""):
+            # a sweep's job dirs are named by their overrides (`0_method=mle,seed=1`); unquoted, Hydra's grammar
+            # reads their `=` and `,` as its own and answers with a multi-line parse error
+            raise EvaluateError(f"{bare}={value}: a path holding '=' or ',' (a sweep's job dir) must be quoted "
+                                f"inside the list: \"{bare}=['PATH1','PATH2']\"")
         elif bare == "temperatures" and not multirun and "," in value and not value.lstrip().startswith("["):
             raise EvaluateError(f"temperatures={value}: write a list as temperatures=[{value}] (or sweep it, one "
                                 "job per value, with -m)")
