@@ -102,3 +102,24 @@ def test_report_writes_the_calibrated_table_of_a_sweep(tmp_path):
     assert f"{math.log(len(dm.vocab)):.3f}" in lines["uniform random tokens"]
     assert lines["MLE, T = 1"].endswith("| 2 | 9.038 |") and lines["SeqGAN, T = 1"].endswith("| 2 | 8.736 |")
     assert "calibration.csv" in (sweep / "report" / "report.md").read_text()
+
+
+def test_report_refuses_bad_calibration_options_in_one_line_before_any_work(tmp_path, capsys):
+    from textgan.report import main as report_main
+
+    sweep = tmp_path / "multirun" / "x"
+    (sweep / "0" / "csv").mkdir(parents=True)
+    (sweep / "0" / "csv" / "metrics.csv").write_text("epoch,val/epoch,val/nll_oracle\n0,0,9.0\n")
+    bad_paper = tmp_path / "paper.yaml"
+    bad_paper.write_text("rows: {MLE: high}\n")
+    cases = [
+        (["--baseline", "MLE"], "need --quality-diversity"),
+        (["--quality-diversity", "1.0", "--curves", "end_g_pretrain"], "write STEM:NAME"),
+        (["--quality-diversity", "1.0", "--paper", str(tmp_path / "missing.yaml")], "cannot read it"),
+        (["--quality-diversity", "1.0", "--paper", str(bad_paper)], "with numbers as values"),
+    ]
+    for args, message in cases:
+        assert report_main([str(sweep), *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (args, err)
+        assert not (sweep / "report").exists()  # refused before any output was written

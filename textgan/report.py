@@ -250,6 +250,21 @@ def parse_curves(specs: list[str] | None) -> list[tuple[str, str]]:
     return curves
 
 
+def read_paper(path: Path | None) -> dict | None:
+    """The `--paper` file: `{metric: NAME, rows: {CURVE: VALUE}}` (None without one); one line for a bad file."""
+    if path is None:
+        return None
+    try:
+        figures = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as ex:
+        raise ReportError(f"--paper {path}: cannot read it ({type(ex).__name__}); give a YAML file "
+                          "{metric: NAME, rows: {CURVE: VALUE}}") from None
+    rows = figures.get("rows") if isinstance(figures, dict) else None
+    if not isinstance(rows, dict) or not all(isinstance(v, (int, float)) for v in rows.values()):
+        raise ReportError(f"--paper {path}: expected {{metric: NAME, rows: {{CURVE: VALUE}}}} with numbers as values")
+    return figures
+
+
 def checkpoint_groups(jobs: list[Job], curves: list[tuple[str, str]]) -> dict[str, list[str]]:
     """Curve label -> the checkpoints of its runs, in job order: one curve per group of the swept keys and
     per `curves` entry (checkpoint stem, name); a group without swept keys is named by the entry alone."""
@@ -284,7 +299,7 @@ def quality_diversity_section(jobs: list[Job], temperatures: str, out: Path, num
 
         if baseline not in groups:
             raise ReportError(f"--baseline {baseline}: no such curve; the curves are {', '.join(groups)}")
-        figures = yaml.safe_load(paper.read_text(encoding="utf-8")) if paper else None
+        figures = read_paper(paper)
         rows, axes, points = calibration_table(groups, baseline, parse_temperatures(temperatures), num_samples)
         md, _ = write_table(rows, axes, out / "calibration", (figures or {}).get("rows"),
                             (figures or {}).get("metric"))
@@ -314,6 +329,11 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise ReportError(f"{sweep_dir} is not a folder; give a sweep dir (multirun/<sweep_name>/<time>_<id>)")
+    if (baseline or curves or paper) and not quality_diversity:
+        raise ReportError("--curves / --baseline / --paper need --quality-diversity TEMPERATURES (the temperatures "
+                          "to draw and match at)")
+    parse_curves(curves)  # a malformed --curves entry: one line before any work
+    read_paper(paper)
     jobs = find_jobs(sweep_dir, allow_mixed=allow_mixed)
     if not jobs:
         raise ReportError(f"no job with csv/metrics.csv under {sweep_dir}; give a sweep dir "
@@ -339,8 +359,6 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
             text.append(f"![{metric}]({png.name})\n")
     if quality_diversity:
         text.append(quality_diversity_section(jobs, quality_diversity, out, qd_samples, curves, baseline, paper))
-    elif baseline or curves:
-        raise ReportError("--curves / --baseline need --quality-diversity TEMPERATURES (the temperatures to match at)")
     report = out / "report.md"
     report.write_text("\n".join(text), encoding="utf-8")
     return report

@@ -102,8 +102,11 @@ def main() -> None:
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     args = parser.parse_args()
-    log = authors_trained(authors_log(Path(os.environ.get("TEXTGAN_DATA", "data")) / "seqgan_oracle"
-                                      / "experiment-log.txt"))
+    log_file = Path(os.environ.get("TEXTGAN_DATA", "data")) / "seqgan_oracle" / "experiment-log.txt"
+    if not log_file.is_file():
+        raise SystemExit(f"error: {log_file} not found; set TEXTGAN_DATA to the folder holding seqgan_oracle/ "
+                         "(../shared/data/seqgan_oracle/SOURCE.md)")
+    log = authors_trained(authors_log(log_file))
     mine = ours(find_jobs(args.sweep_dir, allow_mixed=True))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "vs_authors.md").write_text(table(log, mine), encoding="utf-8")
