@@ -97,3 +97,54 @@ def test_a_folder_without_jobs_is_a_one_line_error(tmp_path, capsys):
         assert main([str(folder)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: ") and str(folder) in err
+
+
+def _iteration_job(sweep: Path, num: int, seed: int, rows: list[tuple[float, float, float]]) -> None:
+    """A job whose metrics.csv logs `val/js1`, `val/js2` with `val/generator_iteration` on evaluation rows and
+    `train/tau` on training rows (its iteration in another column): (iteration, js1, js2) per evaluation."""
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n")
+    (job / "csv").mkdir()
+    lines = ["epoch,step,train/tau,progress/generator_iteration,val/generator_iteration,val/js1,val/js2"]
+    for e, (it, js1, js2) in enumerate(rows):
+        lines.append(f"{e},{e},{5.0 - e},{it},,,")
+        lines.append(f"{e},{e},,,{it},{js1},{js2}")
+    (job / "csv" / "metrics.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_plot_draws_the_mean_over_seeds_of_a_metric_against_another_column(tmp_path):
+    from textgan.report import curve_stats, parse_plots, xy_points
+
+    sweep = tmp_path / "multirun" / "w"
+    _iteration_job(sweep, 0, 1, [(50, 0.4, 0.8), (100, 0.5, 0.9)])
+    _iteration_job(sweep, 1, 2, [(50, 0.6, 0.7), (100, 0.3, 0.9)])
+    _iteration_job(sweep, 2, 3, [(50, 0.5, 0.6), (101, 0.2, 0.5)])  # a time-capped seed: its last x differs
+    jobs = find_jobs(sweep)
+    assert parse_plots(["val/js1,val/js2@val/generator_iteration", "train/tau"]) == [
+        (["val/js1", "val/js2"], "val/generator_iteration"), (["train/tau"], "epoch")]
+    assert xy_points(jobs[0], "val/js1", "val/generator_iteration") == [(50.0, 0.4), (100.0, 0.5)]
+    assert xy_points(jobs[0], "train/tau", "progress/generator_iteration") == [(50.0, 5.0), (100.0, 4.0)]
+    assert xy_points(jobs[0], "val/js1", "epoch") == [(0.0, 0.4), (1.0, 0.5)]  # only rows that log both
+    stats = curve_stats([p for j in jobs for p in xy_points(j, "val/js1", "val/generator_iteration")])
+    # x = 50: 0.4, 0.6, 0.5 -> mean 0.5, std 0.1; x = 100: 0.5, 0.3 -> 0.4, sqrt(0.02); x = 101: one point
+    assert stats.index.tolist() == [50.0, 100.0, 101.0]
+    assert stats["mean"].round(12).tolist() == [0.5, 0.4, 0.2]
+    assert stats["std"].round(12).tolist() == [0.1, round(0.02 ** 0.5, 12), 0.0]
+    assert stats["n"].tolist() == [3, 2, 1]
+    assert main([str(sweep), "--plot", "val/js1,val/js2@val/generator_iteration", "train/tau"]) == 0
+    report = (sweep / "report" / "report.md").read_text()
+    png = sweep / "report" / "plot_val_js1+val_js2_vs_val_generator_iteration.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and (sweep / "report" / "plot_train_tau.png").exists()
+    assert f"![val/js1,val/js2@val/generator_iteration]({png.name})" in report
+
+
+def test_a_plot_of_a_column_no_job_logs_or_a_malformed_spec_is_one_line_before_any_work(tmp_path, capsys):
+    sweep = tmp_path / "multirun" / "w"
+    _iteration_job(sweep, 0, 1, [(50, 0.4, 0.8)])
+    for spec, says in (("val/js9@val/generator_iteration", "no job logs val/js9; the logged columns are"),
+                       ("val/js1@", "write METRIC[,METRIC...][@X_COLUMN]"), ("@epoch", "write METRIC")):
+        assert main([str(sweep), "--plot", spec]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
+        assert not (sweep / "report").exists()
