@@ -37,12 +37,17 @@ GUMBEL_RUNS = {
 }
 GUMBEL_RUNS["Gumbel GAN (straight-through)"] = [*GUMBEL_RUNS["Gumbel GAN (soft)"], "method.straight_through=true"]
 # experiments/dialogue/config.yaml and experiments/dialogue_rl/config.yaml (seed 12345; config_seed2/3.yaml:
-# the same but the seed); their `test=false` is `test=true` in the presets, whose test pass computes what the
-# runners computed from the checkpoints
+# the same but the seed). The runners evaluated the checkpoints themselves (`test=false`, dialogue_rl's dull list
+# for every system's simulated length); the presets' test pass does it (`test=true`, the list in each preset)
+DULL = ["I don't know what you are talking about .", "I don't know .", "You don't know .", "You know what I mean .",
+        "I know what you mean .", "You know what I'm saying .", "You don't know anything .",
+        "I don ’ t know what you are talking about .", "I don ’ t know .", "You don ’ t know .",
+        "You know what I ’ m saying .", "You don ’ t know anything ."]
+DULL_LIST = "method.dull_responses=[" + ",".join(f'"{d}"' for d in DULL) + "]"
 DIALOGUE_DATA = ["data=dialogue", "data.corpus=dailydialog", "data.max_context_len=15", "data.max_response_len=12",
                  "data.seq_len=13", "data.max_size=3000"]
 DIALOGUE_COMMON = ["logger=csv", "num_threads=1", "test=true", "eval_every=1000", "callbacks.best_checkpoint=null",
-                   "callbacks.progress_bar=null", "+trainer.enable_progress_bar=false"]
+                   "callbacks.progress_bar=null", "+trainer.enable_progress_bar=false", DULL_LIST]
 ADVER = ["method=dialogue_seqgan", "method.g_pretrain_epochs=0", "method.d_pretrain_epochs=1",
          "method.adversarial_epochs=1", "method.d_steps=3", "method.g_steps=1", "method.adv_batch_size=32",
          "method.g_adv_optimizer.lr=3.0e-4"]
@@ -51,14 +56,9 @@ DIALOGUE = {
     "adver_reinforce": [*ADVER, "method.reward=sequence", "+trainer.limit_train_batches=60"],
     "adver_regs": [*ADVER, "method.reward=regs", "method.num_rollouts=3", "+trainer.limit_train_batches=60"],
 }
-DULL = ["I don't know what you are talking about .", "I don't know .", "You don't know .", "You know what I mean .",
-        "I know what you mean .", "You know what I'm saying .", "You don't know anything .",
-        "I don ’ t know what you are talking about .", "I don ’ t know .", "You don ’ t know .",
-        "You know what I ’ m saying .", "You don ’ t know anything ."]
 MMI = ["method=dialogue_rl", "method.mmi_epochs=1", "method.simulation_epochs=1", "method.prefix_start=6",
        "method.prefix_anneal_every=25", "method.turns_start=2", "method.turns_max=5", "method.turns_every=30",
-       "method.rl_batch_size=32", "method.rl_optimizer.lr=1.0e-4",
-       "method.dull_responses=[" + ",".join(f'"{d}"' for d in DULL) + "]"]
+       "method.rl_batch_size=32", "method.rl_optimizer.lr=1.0e-4"]
 DIALOGUE_RL = {
     "mle": ["method=seq2seq", "method.epochs=4"],
     "backward": ["method=seq2seq", "method.epochs=4", "data.direction=backward"],
