@@ -1,7 +1,7 @@
-"""AdverSuc (Li et al. 2017, sec. 3.3) of the dialogue checkpoints of experiments/dialogue/: the fraction of each
-system's responses that a separately trained evaluator judges human. It is the one column of results.md that the
-runs' own test pass (BLEU-2/4, distinct-n, length) does not give, since it needs an evaluator trained against the
-MLE model's responses, never a training discriminator.
+"""AdverSuc (Li et al. 2017, sec. 4 "Adversarial Evaluation") of the dialogue checkpoints of experiments/dialogue/:
+the fraction of each system's responses that a separately trained evaluator judges human. It is the one column
+of results.md that the runs' own test pass (BLEU-2/4, distinct-n, length) does not give, since it needs an
+evaluator trained against the MLE model's responses, never a training discriminator.
 
     python experiments/dialogue/adversuc.py MLE=<mle run>/checkpoints/last.ckpt \\
         Adver-Reinforce=<run>/checkpoints/last.ckpt Adver-REGS=<run>/checkpoints/last.ckpt \\
@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--seed", type=int, default=12345)
     args = parser.parse_args(argv)
-    systems = [(label, Responder(path)) for label, path in parse_systems(args.systems)]
+    specs = parse_systems(args.systems)
     torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.seed)  # before the models are built: the evaluator's training draws from the same stream
+    systems = [(label, Responder(path)) for label, path in specs]
     data = dict(systems[0][1].config["data"])
     if data.pop("_target_", None) != DATA_CLASS:
         raise UserError(f"{args.systems[0]} was not trained on data=dialogue ({DATA_CLASS})")
