@@ -148,3 +148,33 @@ def test_the_dialogue_rl_recipe_runs_at_smoke_size_from_seed_interpolated_checkp
     # phases: 0 MLE (0 epochs here), 1 MMI, 2 simulation: MMI stops after its epoch, the resumed run simulates
     assert set(read_metrics(runs / "mmi")["progress/phase"]) == {1}
     assert set(read_metrics(runs / "rl")["progress/phase"]) == {2}
+
+
+def test_the_adversuc_script_scores_each_checkpoint_greedy_and_beam(tmp_path, capsys):
+    """experiments/dialogue/adversuc.py: one row per checkpoint and decoding (the same checkpoint twice: the same
+    AdverSuc), the human ceiling first; a spec without LABEL= is one line."""
+    import importlib.util
+
+    from textgan.train import train
+
+    from conftest import REPO, shared_data_dir
+
+    if shared_data_dir() is None:
+        pytest.skip("TEXTGAN_DATA is not set: the checkpoint is trained on the shared chatterbot corpus")
+    spec = importlib.util.spec_from_file_location("adversuc_script", REPO / "experiments/dialogue/adversuc.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    train(compose_config(["experiment=dialogue_mle", "data.corpus=chatterbot_en", "debug=smoke", "method.epochs=1",
+                          "test=false"], tmp_path))
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    assert script.main([f"MLE={ckpt}", f"Again={ckpt}", "--test-pairs", "16", "--evaluator-pairs", "64",
+                        "--evaluator-epochs", "1", "--beam-size", "3"]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and
+            not line.startswith("| system") and not line.startswith("| ---")]
+    assert [r[0][2:] for r in rows] == ["human (test responses)", "MLE greedy", "MLE beam 3", "Again greedy",
+                                        "Again beam 3"]
+    values = [float(r[1].rstrip(" |")) for r in rows]
+    assert all(0.0 <= v <= 1.0 for v in values) and values[1:3] == values[3:5]
+    assert script.run_with_one_line_errors(script.main, [str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "give LABEL=CHECKPOINT" in err
