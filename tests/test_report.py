@@ -148,3 +148,34 @@ def test_a_plot_of_a_column_no_job_logs_or_a_malformed_spec_is_one_line_before_a
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and says in err, err
         assert not (sweep / "report").exists()
+
+
+def _named_job(sweep: Path, num: int, overrides: list[str], test: float) -> None:
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    (job / "csv").mkdir()
+    (job / "csv" / "metrics.csv").write_text(f"epoch,test/bleu2\n0,{test}\n")
+
+
+def test_group_by_names_the_rows_by_some_swept_keys_and_refuses_to_merge_different_runs(tmp_path, capsys):
+    sweep = tmp_path / "runs"
+    start = "method.pretrained_ckpt=mle/seed${seed}/last.ckpt"  # constant within each row: a column that repeats it
+    _named_job(sweep, 0, ["experiment=mle", "seed=1"], 0.25)
+    _named_job(sweep, 1, ["experiment=mle", "seed=2"], 0.35)
+    _named_job(sweep, 2, ["experiment=adver", start, "seed=1"], 0.5)
+    _named_job(sweep, 3, ["experiment=adver", start, "seed=2"], 0.75)
+    assert main([str(sweep), "--allow-mixed", "--group-by", "experiment"]) == 0
+    table = [line for line in (sweep / "report" / "report.md").read_text().splitlines() if line.startswith("|")]
+    # mle: 0.25, 0.35 -> 0.3 ± sqrt(0.005) = 0.0707; adver: 0.5, 0.75 -> 0.625 ± sqrt(0.03125) = 0.1768
+    assert table == ["| experiment | seeds | test/bleu2 |", "| --- | --- | --- |",
+                     "| adver | 2 | 0.6250 ± 0.1768 |", "| mle | 2 | 0.3000 ± 0.0707 |"]
+    capsys.readouterr()
+    _named_job(sweep, 4, ["experiment=adver", "method.pretrained_ckpt=other.ckpt", "seed=3"], 0.1)
+    for keys, says in ((["experiment"], "the jobs of row experiment=adver differ in method.pretrained_ckpt ("),
+                       (["method.reward"], "--group-by method.reward: not a swept key of these jobs; the swept keys "
+                                           "are experiment, method.pretrained_ckpt")):
+        assert main([str(sweep), "--allow-mixed", "--out", str(tmp_path / "r2"), "--group-by", *keys]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
+    assert not (tmp_path / "r2").exists()  # refused before anything is written

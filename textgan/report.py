@@ -29,14 +29,16 @@ with the paper's figures from `--paper FILE` beside them.
 named columns (any `val/*`, `test/*`, `train/*` or `progress/*` column) against the column after `@` (default
 `epoch`) in one PNG, `report/plot_<spec>.png` (`/` -> `_`, `,` -> `+`, `@` -> `_vs_`): one line per group and
 metric, the mean over the group's seeds of the rows that log both columns at equal x, with a band of ± one
-standard deviation.
+standard deviation. `--group-by experiment method.eval_decode` names the rows by those swept keys alone, without the
+columns that only repeat them (the checkpoint paths a row's runs start from, say); the other swept keys must be
+constant within each row.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -149,6 +151,25 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof=1; 0 for one value)."""
     series = pd.Series(values, dtype=float)
     return float(series.mean()), float(series.std(ddof=1)) if len(series) > 1 else 0.0
+
+
+def name_rows_by(jobs: list[Job], keys: list[str]) -> list[Job]:
+    """`--group-by`: the jobs with only `keys` (and the seed) left of their overrides, so that `keys` name the rows
+    instead of every swept key (e.g. not the checkpoint path each row's runs start from). Names only: a row
+    whose jobs differ in another swept key raises `ReportError`, which names the key to add."""
+    swept = swept_keys(jobs)
+    unknown = [k for k in keys if k not in swept]
+    if unknown:
+        raise ReportError(f"--group-by {unknown[0]}: not a swept key of these jobs; the swept keys are "
+                          f"{', '.join(swept) or '(none)'}")
+    for values, members in group_jobs(jobs, keys).items():
+        for key in (k for k in swept if k not in keys):
+            seen = sorted({m.overrides.get(key, "") for m in members})
+            if len(seen) > 1:
+                row = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
+                raise ReportError(f"--group-by: the jobs of row {row} differ in {key} ({seen[0]!r} vs {seen[1]!r}); "
+                                  f"add {key} to --group-by")
+    return [replace(j, overrides={k: v for k, v in j.overrides.items() if k in keys or k == "seed"}) for j in jobs]
 
 
 def group_jobs(jobs: list[Job], keys: list[str]) -> dict[tuple[str, ...], list[Job]]:
@@ -407,10 +428,10 @@ def quality_diversity_section(jobs: list[Job], temperatures: str, out: Path, num
 def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | None = None,
                  quality_diversity: str | None = None, qd_samples: int = 10_000, allow_mixed: bool = False,
                  curves: list[str] | None = None, baseline: str | None = None, paper: Path | None = None,
-                 plots: list[str] | None = None) -> Path:
+                 plots: list[str] | None = None, group_by: list[str] | None = None) -> Path:
     """Write `report.md`, `report.csv` and the curve PNGs for the sweep in `sweep_dir` (with `quality_diversity`,
     a temperature range: also the sweep's quality-diversity plane; with `plots`, `--plot` specs: those figures
-    too); returns the markdown file. Raises
+    too; with `group_by`, those swept keys name the rows); returns the markdown file. Raises
     `ReportError` for a folder without jobs or (unless `allow_mixed`) one that mixes sweeps."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
@@ -426,6 +447,8 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
         raise ReportError(f"no job with csv/metrics.csv under {sweep_dir}; give a sweep dir "
                           "(multirun/<sweep_name>/<time>_<id>) of a sweep run with logger=csv or logger=many")
     check_plots(jobs, figures)
+    if group_by:
+        jobs = name_rows_by(jobs, group_by)
     metrics = _default_metrics(jobs) if metrics is None else metrics
     out = Path(out) if out else sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -478,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", nargs="*", default=None, metavar="METRIC[,METRIC...][@X]",
                         help="also draw these columns against column X (default epoch) in one PNG per spec, "
                              "e.g. val/js1,val/js2@val/generator_iteration")
+    parser.add_argument("--group-by", nargs="*", default=None, metavar="KEY",
+                        help="the swept keys that name the rows (default: all of them); the jobs of a row must "
+                             "agree on the other swept keys")
     args = parser.parse_args(argv)
     if pd is None:
         print('error: the report needs pandas: pip install -e ".[report]"', file=sys.stderr)
@@ -485,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples,
                               allow_mixed=args.allow_mixed, curves=args.curves, baseline=args.baseline,
-                              paper=args.paper, plots=args.plot)
+                              paper=args.paper, plots=args.plot, group_by=args.group_by)
     except Exception as ex:
         status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
         if status is None:
