@@ -97,3 +97,85 @@ def test_a_folder_without_jobs_is_a_one_line_error(tmp_path, capsys):
         assert main([str(folder)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: ") and str(folder) in err
+
+
+def _iteration_job(sweep: Path, num: int, seed: int, rows: list[tuple[float, float, float]]) -> None:
+    """A job whose metrics.csv logs `val/js1`, `val/js2` with `val/generator_iteration` on evaluation rows and
+    `train/tau` on training rows (its iteration in another column): (iteration, js1, js2) per evaluation."""
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n")
+    (job / "csv").mkdir()
+    lines = ["epoch,step,train/tau,progress/generator_iteration,val/generator_iteration,val/js1,val/js2"]
+    for e, (it, js1, js2) in enumerate(rows):
+        lines.append(f"{e},{e},{5.0 - e},{it},,,")
+        lines.append(f"{e},{e},,,{it},{js1},{js2}")
+    (job / "csv" / "metrics.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_plot_draws_the_mean_over_seeds_of_a_metric_against_another_column(tmp_path):
+    from textgan.report import curve_stats, parse_plots, xy_points
+
+    sweep = tmp_path / "multirun" / "w"
+    _iteration_job(sweep, 0, 1, [(50, 0.4, 0.8), (100, 0.5, 0.9)])
+    _iteration_job(sweep, 1, 2, [(50, 0.6, 0.7), (100, 0.3, 0.9)])
+    _iteration_job(sweep, 2, 3, [(50, 0.5, 0.6), (101, 0.2, 0.5)])  # a time-capped seed: its last x differs
+    jobs = find_jobs(sweep)
+    assert parse_plots(["val/js1,val/js2@val/generator_iteration", "train/tau"]) == [
+        (["val/js1", "val/js2"], "val/generator_iteration"), (["train/tau"], "epoch")]
+    assert xy_points(jobs[0], "val/js1", "val/generator_iteration") == [(50.0, 0.4), (100.0, 0.5)]
+    assert xy_points(jobs[0], "train/tau", "progress/generator_iteration") == [(50.0, 5.0), (100.0, 4.0)]
+    assert xy_points(jobs[0], "val/js1", "epoch") == [(0.0, 0.4), (1.0, 0.5)]  # only rows that log both
+    stats = curve_stats([p for j in jobs for p in xy_points(j, "val/js1", "val/generator_iteration")])
+    # x = 50: 0.4, 0.6, 0.5 -> mean 0.5, std 0.1; x = 100: 0.5, 0.3 -> 0.4, sqrt(0.02); x = 101: one point
+    assert stats.index.tolist() == [50.0, 100.0, 101.0]
+    assert stats["mean"].round(12).tolist() == [0.5, 0.4, 0.2]
+    assert stats["std"].round(12).tolist() == [0.1, round(0.02 ** 0.5, 12), 0.0]
+    assert stats["n"].tolist() == [3, 2, 1]
+    assert main([str(sweep), "--plot", "val/js1,val/js2@val/generator_iteration", "train/tau"]) == 0
+    report = (sweep / "report" / "report.md").read_text()
+    png = sweep / "report" / "plot_val_js1+val_js2_vs_val_generator_iteration.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and (sweep / "report" / "plot_train_tau.png").exists()
+    assert f"![val/js1,val/js2@val/generator_iteration]({png.name})" in report
+
+
+def test_a_plot_of_a_column_no_job_logs_or_a_malformed_spec_is_one_line_before_any_work(tmp_path, capsys):
+    sweep = tmp_path / "multirun" / "w"
+    _iteration_job(sweep, 0, 1, [(50, 0.4, 0.8)])
+    for spec, says in (("val/js9@val/generator_iteration", "no job logs val/js9; the logged columns are"),
+                       ("val/js1@", "write METRIC[,METRIC...][@X_COLUMN]"), ("@epoch", "write METRIC")):
+        assert main([str(sweep), "--plot", spec]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
+        assert not (sweep / "report").exists()
+
+
+def _named_job(sweep: Path, num: int, overrides: list[str], test: float) -> None:
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    (job / "csv").mkdir()
+    (job / "csv" / "metrics.csv").write_text(f"epoch,test/bleu2\n0,{test}\n")
+
+
+def test_group_by_names_the_rows_by_some_swept_keys_and_refuses_to_merge_different_runs(tmp_path, capsys):
+    sweep = tmp_path / "runs"
+    start = "method.pretrained_ckpt=mle/seed${seed}/last.ckpt"  # constant within each row: a column that repeats it
+    _named_job(sweep, 0, ["experiment=mle", "seed=1"], 0.25)
+    _named_job(sweep, 1, ["experiment=mle", "seed=2"], 0.35)
+    _named_job(sweep, 2, ["experiment=adver", start, "seed=1"], 0.5)
+    _named_job(sweep, 3, ["experiment=adver", start, "seed=2"], 0.75)
+    assert main([str(sweep), "--allow-mixed", "--group-by", "experiment"]) == 0
+    table = [line for line in (sweep / "report" / "report.md").read_text().splitlines() if line.startswith("|")]
+    # mle: 0.25, 0.35 -> 0.3 ± sqrt(0.005) = 0.0707; adver: 0.5, 0.75 -> 0.625 ± sqrt(0.03125) = 0.1768
+    assert table == ["| experiment | seeds | test/bleu2 |", "| --- | --- | --- |",
+                     "| adver | 2 | 0.6250 ± 0.1768 |", "| mle | 2 | 0.3000 ± 0.0707 |"]
+    capsys.readouterr()
+    _named_job(sweep, 4, ["experiment=adver", "method.pretrained_ckpt=other.ckpt", "seed=3"], 0.1)
+    for keys, says in ((["experiment"], "the jobs of row experiment=adver differ in method.pretrained_ckpt ("),
+                       (["method.reward"], "--group-by method.reward: not a swept key of these jobs; the swept keys "
+                                           "are experiment, method.pretrained_ckpt")):
+        assert main([str(sweep), "--allow-mixed", "--out", str(tmp_path / "r2"), "--group-by", *keys]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
+    assert not (tmp_path / "r2").exists()  # refused before anything is written

@@ -25,13 +25,20 @@ one curve per group, the mean over its seeds' `checkpoints/last.ckpt` at each sa
 SeqGAN's generator after its MLE pre-training beside its final one); `--baseline MLE` adds the calibrated table
 (`textgan.calibration`: the data's floor and ceiling, every curve at T = 1, the baseline at each curve's diversity)
 with the paper's figures from `--paper FILE` beside them.
+`--plot val/js1,val/js2@val/generator_iteration train/tau@progress/generator_iteration` draws, per spec, the
+named columns (any `val/*`, `test/*`, `train/*` or `progress/*` column) against the column after `@` (default
+`epoch`) in one PNG, `report/plot_<spec>.png` (`/` -> `_`, `,` -> `+`, `@` -> `_vs_`): one line per group and
+metric, the mean over the group's seeds of the rows that log both columns at equal x, with a band of ± one
+standard deviation. `--group-by experiment method.eval_decode` names the rows by those swept keys alone, without the
+columns that only repeat them (the checkpoint paths a row's runs start from, say); the other swept keys must be
+constant within each row.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -146,6 +153,25 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return float(series.mean()), float(series.std(ddof=1)) if len(series) > 1 else 0.0
 
 
+def name_rows_by(jobs: list[Job], keys: list[str]) -> list[Job]:
+    """`--group-by`: the jobs with only `keys` (and the seed) left of their overrides, so that `keys` name the rows
+    instead of every swept key (e.g. not the checkpoint path each row's runs start from). Names only: a row
+    whose jobs differ in another swept key raises `ReportError`, which names the key to add."""
+    swept = swept_keys(jobs)
+    unknown = [k for k in keys if k not in swept]
+    if unknown:
+        raise ReportError(f"--group-by {unknown[0]}: not a swept key of these jobs; the swept keys are "
+                          f"{', '.join(swept) or '(none)'}")
+    for values, members in group_jobs(jobs, keys).items():
+        for key in (k for k in swept if k not in keys):
+            seen = sorted({m.overrides.get(key, "") for m in members})
+            if len(seen) > 1:
+                row = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
+                raise ReportError(f"--group-by: the jobs of row {row} differ in {key} ({seen[0]!r} vs {seen[1]!r}); "
+                                  f"add {key} to --group-by")
+    return [replace(j, overrides={k: v for k, v in j.overrides.items() if k in keys or k == "seed"}) for j in jobs]
+
+
 def group_jobs(jobs: list[Job], keys: list[str]) -> dict[tuple[str, ...], list[Job]]:
     groups: dict[tuple[str, ...], list[Job]] = {}
     for job in jobs:
@@ -196,6 +222,96 @@ def summary_table(jobs: list[Job], metrics: list[str] | None = None, digits: int
     return "\n".join(lines) + "\n"
 
 
+def curve_stats(points: list[tuple[float, float]]) -> pd.DataFrame:
+    """`[(x, y), ...]` of one group's seeds -> a frame indexed by x (sorted) with the `mean` of y over the points
+    at that x, its sample `std` (ddof=1; 0 where one point) and `n`."""
+    frame = pd.DataFrame(points, columns=["x", "y"], dtype=float)
+    stats = frame.groupby("x")["y"].agg(["mean", "std", "count"]).rename(columns={"count": "n"})
+    return stats.fillna({"std": 0.0})  # one seed at an x: no band
+
+
+def _draw_mean_band(ax, points: list[tuple[float, float]], label: str):
+    """The mean line of `points` over seeds with a band of ± one std; returns the line (its colour)."""
+    stats = curve_stats(points)
+    (line,) = ax.plot(stats.index, stats["mean"], label=label)
+    ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                    color=line.get_color(), alpha=0.25)
+    return line
+
+
+def _save(fig, ax, path: Path, xlabel: str, ylabel: str) -> Path:
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def parse_plots(specs: list[str] | None) -> list[tuple[list[str], str]]:
+    """`["val/js1,val/js2@val/generator_iteration", "val/bleu2"]` -> [(metrics, x column)], x default `epoch`;
+    one line for a malformed spec."""
+    plots = []
+    for spec in specs or []:
+        names, _, x = spec.partition("@")
+        metrics = [m for m in names.split(",") if m]
+        if not metrics or (("@" in spec) and not x):
+            raise ReportError(f"--plot {spec}: write METRIC[,METRIC...][@X_COLUMN], "
+                              "e.g. val/js1,val/js2@val/generator_iteration")
+        plots.append((metrics, x or "epoch"))
+    return plots
+
+
+def xy_points(job: Job, metric: str, x: str) -> list[tuple[float, float]]:
+    """(x, metric) of every row of the job's metrics.csv that logs both columns (none if one is missing)."""
+    frame = pd.read_csv(job.path / "csv" / "metrics.csv")
+    if metric not in frame or x not in frame:
+        return []
+    return [(float(a), float(b)) for a, b in frame[[x, metric]].dropna().itertuples(index=False)]
+
+
+def check_plots(jobs: list[Job], plots: list[tuple[list[str], str]]) -> None:
+    """A `--plot` column that no job's metrics.csv logs: one line naming it and the columns there are."""
+    columns = set()
+    for job in jobs:
+        columns |= set(pd.read_csv(job.path / "csv" / "metrics.csv", nrows=0).columns)
+    for metrics, x in plots:
+        missing = [c for c in (*metrics, x) if c not in columns]
+        if missing:
+            raise ReportError(f"--plot: no job logs {', '.join(missing)}; the logged columns are "
+                              f"{', '.join(sorted(columns))}")
+
+
+def plot_against(jobs: list[Job], metrics: list[str], x: str, path: Path) -> Path | None:
+    """`metrics` against the column `x` in one PNG: per group of the swept keys and per metric, the mean over
+    the group's seeds (`curve_stats` of their rows that log both columns) with a band of ± one std."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = swept_keys(jobs)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    drawn = False
+    for values, members in group_jobs(jobs, keys).items():
+        group = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
+        for metric in metrics:
+            points = [p for j in members for p in xy_points(j, metric, x)]
+            if points:
+                label = " ".join(part for part in (group, metric) if part)
+                _draw_mean_band(ax, points, f"{label} (n={len(members)})")
+                drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    return _save(fig, ax, path, x, ", ".join(metrics) if len(metrics) < 3 else "value")
+
+
 def plot_curves(jobs: list[Job], metric: str, path: Path) -> Path | None:
     """Mean curve of `metric` per group against the evaluation epoch, band = ± one std over seeds, a dotted line
     in the group's colour half an epoch before each phase start (between the last evaluation of one phase and
@@ -209,14 +325,11 @@ def plot_curves(jobs: list[Job], metric: str, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(6, 4))
     drawn = False
     for values, members in group_jobs(jobs, keys).items():
-        points = pd.DataFrame([(x, y) for j in members for x, y in j.curves.get(metric, [])], columns=["x", "y"])
-        if points.empty:
+        points = [p for j in members for p in j.curves.get(metric, [])]
+        if not points:
             continue
-        stats = points.groupby("x")["y"].agg(["mean", "std"]).fillna(0.0)  # one seed at an x: no band
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, values)) or "all"
-        (line,) = ax.plot(stats.index, stats["mean"], label=f"{label} (n={len(members)})")
-        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                        color=line.get_color(), alpha=0.25)
+        line = _draw_mean_band(ax, points, f"{label} (n={len(members)})")
         for epoch, phase in members[0].phase_starts:  # the group's jobs share one schedule
             ax.axvline(epoch - 0.5, color=line.get_color(), linestyle=":", linewidth=1)
             ax.annotate(f"phase {phase}", (epoch - 0.5, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
@@ -225,15 +338,7 @@ def plot_curves(jobs: list[Job], metric: str, path: Path) -> Path | None:
     if not drawn:
         plt.close(fig)
         return None
-    ax.set_xlabel("epoch (schedule unit); dotted: a new training phase starts")
-    ax.set_ylabel(metric)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, "epoch (schedule unit); dotted: a new training phase starts", metric)
 
 
 def parse_curves(specs: list[str] | None) -> list[tuple[str, str]]:
@@ -322,9 +427,11 @@ def quality_diversity_section(jobs: list[Job], temperatures: str, out: Path, num
 
 def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | None = None,
                  quality_diversity: str | None = None, qd_samples: int = 10_000, allow_mixed: bool = False,
-                 curves: list[str] | None = None, baseline: str | None = None, paper: Path | None = None) -> Path:
+                 curves: list[str] | None = None, baseline: str | None = None, paper: Path | None = None,
+                 plots: list[str] | None = None, group_by: list[str] | None = None) -> Path:
     """Write `report.md`, `report.csv` and the curve PNGs for the sweep in `sweep_dir` (with `quality_diversity`,
-    a temperature range: also the sweep's quality-diversity plane); returns the markdown file. Raises
+    a temperature range: also the sweep's quality-diversity plane; with `plots`, `--plot` specs: those figures
+    too; with `group_by`, those swept keys name the rows); returns the markdown file. Raises
     `ReportError` for a folder without jobs or (unless `allow_mixed`) one that mixes sweeps."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
@@ -334,10 +441,14 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
                           "to draw and match at)")
     parse_curves(curves)  # a malformed --curves entry: one line before any work
     read_paper(paper)
+    figures = parse_plots(plots)
     jobs = find_jobs(sweep_dir, allow_mixed=allow_mixed)
     if not jobs:
         raise ReportError(f"no job with csv/metrics.csv under {sweep_dir}; give a sweep dir "
                           "(multirun/<sweep_name>/<time>_<id>) of a sweep run with logger=csv or logger=many")
+    check_plots(jobs, figures)
+    if group_by:
+        jobs = name_rows_by(jobs, group_by)
     metrics = _default_metrics(jobs) if metrics is None else metrics
     out = Path(out) if out else sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -357,6 +468,11 @@ def write_report(sweep_dir: Path, metrics: list[str] | None = None, out: Path | 
         png = plot_curves(jobs, metric, out / f"{metric.replace('/', '_')}.png")
         if png is not None:
             text.append(f"![{metric}]({png.name})\n")
+    for spec, (names, x) in zip(plots or [], figures):
+        name = spec.replace("/", "_").replace(",", "+").replace("@", "_vs_")
+        png = plot_against(jobs, names, x, out / f"plot_{name}.png")
+        if png is not None:
+            text.append(f"![{spec}]({png.name})\n")
     if quality_diversity:
         text.append(quality_diversity_section(jobs, quality_diversity, out, qd_samples, curves, baseline, paper))
     report = out / "report.md"
@@ -382,6 +498,12 @@ def main(argv: list[str] | None = None) -> int:
                              "at each other curve's diversity (textgan.calibration)")
     parser.add_argument("--paper", type=Path, default=None, metavar="YAML",
                         help="the paper's figures for the calibrated table: {metric: NAME, rows: {CURVE: VALUE}}")
+    parser.add_argument("--plot", nargs="*", default=None, metavar="METRIC[,METRIC...][@X]",
+                        help="also draw these columns against column X (default epoch) in one PNG per spec, "
+                             "e.g. val/js1,val/js2@val/generator_iteration")
+    parser.add_argument("--group-by", nargs="*", default=None, metavar="KEY",
+                        help="the swept keys that name the rows (default: all of them); the jobs of a row must "
+                             "agree on the other swept keys")
     args = parser.parse_args(argv)
     if pd is None:
         print('error: the report needs pandas: pip install -e ".[report]"', file=sys.stderr)
@@ -389,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = write_report(args.sweep_dir, args.metrics, args.out, args.quality_diversity, args.qd_samples,
                               allow_mixed=args.allow_mixed, curves=args.curves, baseline=args.baseline,
-                              paper=args.paper)
+                              paper=args.paper, plots=args.plot, group_by=args.group_by)
     except Exception as ex:
         status = handle(ex)  # one line for a user's mistake (textgan.errors); a bug keeps its traceback
         if status is None:
