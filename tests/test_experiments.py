@@ -85,5 +85,5 @@ def test_dialogue_rl_presets_are_the_runner_configs_runs(tmp_path):
     assert _settings(["experiment=dialogue_adver", "data.max_train_pairs=40000", "trainer.limit_train_batches=100",
                       CKPTS[0]], tmp_path) == _settings([*common, *runs["regs"], CKPTS[0]], tmp_path)
     dull = "[" + ",".join(f'"{d}"' for d in cfg["dull_responses"]) + "]"
-    mmi = _settings([*common, *runs["mmi"], *CKPTS, f"method.dull_responses={dull}"], tmp_path)
+    mmi = _settings([*common, *runs["mmi"], *CKPTS, f"method.simulation.dull_responses={dull}"], tmp_path)
     assert _settings(["experiment=dialogue_rl", *CKPTS], tmp_path) == mmi
