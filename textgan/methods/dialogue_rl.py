@@ -173,7 +173,7 @@ class DialogueRL(DialogueMethod):
 
     def on_fit_start(self) -> None:
         hp = self.hparams
-        if hp.backward_ckpt is None and self.simulation_settings()["context_turns"] != 1:
+        if hp.backward_ckpt is None and self.context_layout()["context_turns"] != 1:
             raise ConfigError("training the backward model in the mle phase needs data.context_turns=1; with "
                              "more turns give method.backward_ckpt=<a method=seq2seq data.direction=backward "
                              "last.ckpt>")
@@ -205,7 +205,7 @@ class DialogueRL(DialogueMethod):
     # ------------------------------------------------------------------ turn layouts
     def as_context(self, turns: torch.Tensor) -> torch.Tensor:
         """Turns `[B, *]` in the data's context layout `[B, max_context_len (+1)]`."""
-        s = self.simulation_settings()
+        s = self.context_layout()
         return pack_context([turns], s["max_context_len"], self.vocab.pad_id, self.vocab.eos_id,
                             s["context_eos"])
 
@@ -316,7 +316,7 @@ class DialogueRL(DialogueMethod):
         hp = self.hparams
         turns = simulated_turns(int(self.simulation_steps), hp.turns_start, hp.turns_max, hp.turns_every)
         sim = self.simulate_dialogues(context, turns, "sample", temperature=hp.sample_temperature, top_k=0,
-                                      top_p=1.0, **self.simulation_settings())
+                                      top_p=1.0, **self.context_layout())
         rewards, parts = self.turn_rewards(sim)  # [B, turns]
         returns = rewards.sum(1)
         b = context.shape[0]

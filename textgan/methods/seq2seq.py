@@ -137,7 +137,7 @@ class DialogueMethod(TextGANModule):
                 self._eval_pairs.append((decode_ids(c), decode_ids(h), decode_ids(g)))
 
     # ------------------------------------------------------------------ simulation
-    def simulation_settings(self) -> dict:
+    def context_layout(self) -> dict:
         """How contexts are built in a simulation: the datamodule's `context_turns`, `max_context_len`,
         `context_eos` (defaults 1, `seq_len - 1`, True without one)."""
         dm = self.trainer.datamodule if self._trainer is not None else None
@@ -166,7 +166,7 @@ class DialogueMethod(TextGANModule):
         """`sim_length`: the mean `dialogue_length` of dialogues simulated from `start`; and the dialogues as
         token lists."""
         settings = self.hparams.simulation
-        turns = self.simulate_dialogues(start, settings.max_turns, **self.simulation_settings()).turns
+        turns = self.simulate_dialogues(start, settings.max_turns, **self.context_layout()).turns
         decoded = [[self.vocab.decode(row) for row in turn.tolist()] for turn in turns]
         dialogues = [list(d) for d in zip(*decoded)]
         dull = self.dull_token_lists()
