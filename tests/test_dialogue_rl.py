@@ -22,7 +22,7 @@ from textgan.rewards.dialogue import (
     mean_log_likelihood,
     semantic_coherence,
 )
-from textgan.simulation import dialogue_length, pack_context, simulate, speaker
+from textgan.simulation import SimulationSettings, dialogue_length, pack_context, simulate, speaker
 from textgan.train import train
 
 from conftest import compose_config, read_metrics
@@ -40,7 +40,8 @@ def _method(**kw):
     torch.manual_seed(0)
     gen = lambda **k: Seq2Seq(embed_dim=8, hidden_dim=8, **k)  # noqa: E731
     kw.setdefault("mle_epochs", 1)
-    return DialogueRL(VOCAB, gen, seq_len=5, sim_inputs=0, dull_responses=["w0 w1", "w2"], **kw)
+    return DialogueRL(VOCAB, gen, seq_len=5, simulation=SimulationSettings(inputs=0, dull_responses=["w0 w1", "w2"]),
+                      **kw)
 
 
 def _stepwise_log_likelihood(model, context, target):
@@ -281,7 +282,7 @@ def test_dialogues_are_rebuilt_and_windowed(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- end to end
 SMOKE = ["method=dialogue_rl", "data=dialogue", "data.corpus=chatterbot_en", "debug=smoke",
-         "data.max_train_pairs=64", "method.sim_inputs=4"]
+         "data.max_train_pairs=64", "method.simulation.inputs=4"]
 
 
 @pytest.fixture(scope="module")

@@ -90,13 +90,14 @@ def finished_run(tmp_path) -> Path:
     (["data.batch_size=-1"], "data.batch_size=-1 is out of range; give an integer >= 1"),
     (["method=mle", "method.optimizer.lr=-0.01"],  # 0 freezes: valid
      "method.optimizer.lr=-0.01 is out of range; give a number >= 0"),
-    (["method=seq2seq", "data=dialogue", "method.top_p=0"], "method.top_p=0 is out of range; give a number in (0, 1]"),
+    (["method=seq2seq", "data=dialogue", "method.decoding.top_p=0"],
+     "method.decoding.top_p=0 is out of range; give a number in (0, 1]"),
     (["method=seqgan", "seed=1,2", "method.num_rollouts=4,0"], "method.num_rollouts=0 is out of range"),
     (["method.rollout_policy=delay"], "'method.rollout_policy' must be one of 'current', 'delayed', got 'delay'"),
     (["method=dialogue_seqgan", "data=dialogue", "method.reward=bleu"],
      "'method.reward' must be one of 'regs', 'sequence', got 'bleu' (str)"),
-    (["method=seq2seq", "data=dialogue", "method.eval_decode=nucleus"],
-     "'method.eval_decode' must be one of 'greedy', 'sample', 'beam', got 'nucleus' (str)"),
+    (["method=seq2seq", "data=dialogue", "method.decoding.decode=nucleus"],
+     "'method.decoding.decode' must be one of 'greedy', 'sample', 'beam', got 'nucleus' (str)"),
     (["data=text_file"], "data.path is required (it is ??? in the config); give it on the command line: data.path=..."),
     (["method=seqgan", "data=dialogue"], "method=seqgan trains on unconditional token sequences, but data=dialogue "
                                          f"provides (context, response) pairs; {PAIRINGS}"),
@@ -147,7 +148,8 @@ def test_boundary_values_pass():
     _run_module().check_command_line(["method.num_rollouts=1", "eval_every=1", "data.batch_size=1",
                                       "method.rollout_update_rate=0"])
     _run_module().check_command_line(["method.rollout_update_rate=1.0", "method.d_steps=0"])
-    _run_module().check_command_line(["method=seq2seq", "data=dialogue", "method.top_p=1.0", "method.top_k=0"])
+    _run_module().check_command_line(["method=seq2seq", "data=dialogue", "method.decoding.top_p=1.0",
+                                      "method.decoding.top_k=0"])
 
 
 def test_ranges_by_hand():

@@ -43,7 +43,7 @@ DULL = ["I don't know what you are talking about .", "I don't know .", "You don'
         "I know what you mean .", "You know what I'm saying .", "You don't know anything .",
         "I don ’ t know what you are talking about .", "I don ’ t know .", "You don ’ t know .",
         "You know what I ’ m saying .", "You don ’ t know anything ."]
-DULL_LIST = "method.dull_responses=[" + ",".join(f'"{d}"' for d in DULL) + "]"
+DULL_LIST = "method.simulation.dull_responses=[" + ",".join(f'"{d}"' for d in DULL) + "]"
 DIALOGUE_DATA = ["data=dialogue", "data.corpus=dailydialog", "data.max_context_len=15", "data.max_response_len=12",
                  "data.seq_len=13", "data.max_size=3000"]
 DIALOGUE_COMMON = ["logger=csv", "num_threads=1", "test=true", "eval_every=1000", "callbacks.best_checkpoint=null",

@@ -13,7 +13,7 @@ from `input=`: a file with one input message per line (batch mode) if such a fil
 itself; each dialogue is printed as `> input`, then `A: ...` / `B: ...` lines, then an empty line
 (`textgan.simulation`; contexts hold the run's `data.context_turns` previous turns).
 
-Options (`key=value`): `decode` = greedy | beam | sample (default: the run's `eval_decode`), `beam_size`,
+Options (`key=value`): `decode` = greedy | beam | sample (default: the run's `method.decoding.decode`), `beam_size`,
 `length_penalty`, `temperature`, `top_k`, `top_p`, `max_len` (response tokens, default the run's),
 `batch_size`, `seed`. The checkpoint holds the vocabulary and the resolved run config, from which the method
 is rebuilt by allow-list (`textgan.load`); it is loaded with `torch.load(weights_only=True)`. Contexts are

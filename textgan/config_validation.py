@@ -73,6 +73,8 @@ def _accepts(annotation: Any, value: Any) -> bool | None:
         return True if any(verdicts) else None if None in verdicts else False
     if annotation is type(None):
         return value is None
+    if dataclasses.is_dataclass(annotation):  # settings (e.g. `DecodingSettings`): a node of their fields
+        return isinstance(value, dict)
     base, number = origin or annotation, isinstance(value, (int, float)) and not isinstance(value, bool)
     checks = {bool: isinstance(value, bool), int: number and isinstance(value, int), float: number,
               str: isinstance(value, str), dict: isinstance(value, dict)}
@@ -91,6 +93,8 @@ def _describe(annotation: Any) -> str:
         return " or ".join(_describe(a) for a in args)
     if annotation is type(None):
         return "null"
+    if dataclasses.is_dataclass(annotation):
+        return f"a node of {annotation.__name__} ({', '.join(f.name for f in dataclasses.fields(annotation))})"
     return str(annotation).replace("typing.", "") if args else getattr(annotation, "__name__", str(annotation))
 
 
@@ -199,6 +203,9 @@ def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
         node = OmegaConf.select(base, parent) if parent and base is not None else base
         valid = sorted(str(k) for k in node if k not in HYDRA_KEYS and k != "hydra") \
             if isinstance(node, DictConfig) else []
+        moved = _moved_setting(parent, leaf, valid)
+        if moved:
+            return f"unknown config key '{key}': it moved, write {moved}=..."
         hint = f"; valid keys{' under ' + repr(parent) if parent else ''}: {', '.join(valid)}" if valid else ""
         return f"unknown config key '{key}'{_did_you_mean(leaf, valid)}{hint} (add a new key with +{key}=...)"
     added = [o.key_or_group for o in parsed if o.is_add() and base is not None
@@ -206,6 +213,15 @@ def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
     if added:  # Hydra's "Could not append to config": `+key=` of a key that exists
         return f"'{added[0]}' exists already: set it with {added[0]}=... (not +{added[0]}=...)"
     return next((line.strip() for line in str(ex).splitlines() if line.strip()), type(ex).__name__)
+
+
+def _moved_setting(parent: str, leaf: str, valid: list[str]) -> str:
+    """`method.decoding.beam_size` for `method.beam_size` of a dialogue method (whose node has `decoding`): a
+    setting of an older textgan that moved into a settings node (`textgan.load.FLAT_SETTINGS`); else ''."""
+    from textgan.load import FLAT_SETTINGS
+
+    slot, key = FLAT_SETTINGS.get(leaf, ("", ""))
+    return f"{parent}.{slot}.{key}" if parent == "method" and slot in valid else ""
 
 
 def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:

@@ -19,15 +19,42 @@ With a beam wide enough never to prune, the search is exhaustive, hence exact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import torch
 
+from textgan.errors import ConfigError
 from textgan.policy import BoundPolicy
+from textgan.ranges import NonNegativeInt, PositiveFloat, PositiveInt, Probability, check_arguments
 from textgan.sampling import greedy, sample_next
 
 Decoder = Literal["greedy", "sample", "beam"]  # as an annotation, config_validation checks the choice
 DECODERS: tuple[str, ...] = get_args(Decoder)
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How a dialogue method decodes its responses (`DialogueMethod.respond`): the `method.decoding` node,
+    `conf/decoding/default.yaml`.
+
+    Args:
+        decode: greedy | sample | beam (`decode`).
+        beam_size, length_penalty: beam search (`beam_search`; the score is `log p / length^length_penalty`).
+        temperature, top_k, top_p: sampling (`sample_decode`; `top_k=0` and `top_p=1` filter nothing).
+    """
+
+    decode: Decoder = "greedy"
+    beam_size: PositiveInt = 5
+    length_penalty: float = 0.0
+    temperature: PositiveFloat = 1.0
+    top_k: NonNegativeInt = 0
+    top_p: Probability = 1.0
+
+    def __post_init__(self) -> None:
+        check_arguments(DecodingSettings, vars(self), "decoding")
+        if self.decode not in DECODERS:
+            raise ConfigError(f"decoding.decode must be one of {DECODERS}, got {self.decode!r}")
 
 
 @torch.no_grad()

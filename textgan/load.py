@@ -9,6 +9,9 @@ checkpoint that writes files or imports code). Here nothing from the file is ins
 - its model slots (`MODEL_SLOTS`: `generator`, `discriminator`, `critic`) must each be a node whose `_target_` is
   one of `MODELS` (the classes `conf/model/*.yaml` build); textgan itself wraps them in `functools.partial`, as the
   method expects (the file's `_partial_` flag is not obeyed);
+- its settings slots (`SETTINGS`: the dialogue methods' `decoding` and `simulation`) must each be a node whose
+  `_target_` is that slot's settings dataclass, with plain values; checkpoints written before those were nodes
+  (flat `eval_decode`, `beam_size`, `sim_inputs`, ...: `FLAT_SETTINGS`) have their keys moved into them;
 - its optimiser slots (`optimizer`, `<role>_optimizer`, `textgan.optim`) must each be a node whose `_target_` is
   one of `textgan.optim.OPTIMIZERS` with plain settings; they are checked and then left out: a method loaded for
   generation never trains, so it keeps its constructor's default optimisers;
@@ -29,6 +32,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,21 @@ MODELS: dict[str, tuple[str, str]] = {
                                                               "HierarchicalDiscriminator"),
 }
 MODEL_SLOTS = ("generator", "discriminator", "critic")
+# settings slot -> the dataclass its node's `_target_` must name (conf/decoding, conf/simulation)
+SETTINGS: dict[str, tuple[str, str]] = {
+    "decoding": ("textgan.decoding", "DecodingSettings"),
+    "simulation": ("textgan.simulation", "SimulationSettings"),
+}
+# the dialogue methods' flat settings of checkpoints written before `decoding` and `simulation` were nodes:
+# old key -> (slot, key in the slot's node)
+FLAT_SETTINGS: dict[str, tuple[str, str]] = {
+    "eval_decode": ("decoding", "decode"), "beam_size": ("decoding", "beam_size"),
+    "length_penalty": ("decoding", "length_penalty"), "temperature": ("decoding", "temperature"),
+    "top_k": ("decoding", "top_k"), "top_p": ("decoding", "top_p"),
+    "sim_inputs": ("simulation", "inputs"), "sim_max_turns": ("simulation", "max_turns"),
+    "dull_responses": ("simulation", "dull_responses"), "dull_similarity": ("simulation", "dull_similarity"),
+    "repeat_similarity": ("simulation", "repeat_similarity"),
+}
 HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # arguments textgan passes itself when it builds the object: a checkpoint may not set them
 METHOD_SUPPLIED = ("vocab",)
@@ -155,6 +174,36 @@ def _check_optimizer(node: Any, where: str, path: Path) -> None:
         _check_plain(value, f"{where}.{key}", path)
 
 
+def nest_flat_settings(method_cfg: dict, params: Mapping[str, Any]) -> dict:
+    """`method_cfg` with the keys of `FLAT_SETTINGS` that are not parameters of the method (`params`) moved into
+    their settings node (`beam_size` -> `decoding.beam_size`): a dialogue checkpoint of an older textgan."""
+    moved = {k: v for k, v in method_cfg.items()
+             if k in FLAT_SETTINGS and k not in params and FLAT_SETTINGS[k][0] in params}
+    nested = {k: v for k, v in method_cfg.items() if k not in moved}
+    for old, value in moved.items():
+        slot, key = FLAT_SETTINGS[old]
+        module, name = SETTINGS[slot]
+        nested[slot] = {"_target_": f"{module}.{name}", **(nested.get(slot) or {}), key: value}
+    return nested
+
+
+def _settings(slot: str, value: Any, where: str, path: Path) -> Any:
+    """The settings dataclass of `slot`, built from its node (its `_target_` must be the slot's class)."""
+    module, name = SETTINGS[slot]
+    target = value.get("_target_") if isinstance(value, dict) else None
+    if target != f"{module}.{name}":
+        raise CheckpointError(f"{path}: {where}._target_={target!r} is not {module}.{name}; refusing this "
+                              f"checkpoint (it was altered or not written by textgan)")
+    cls = getattr(importlib.import_module(module), name)
+    kwargs = _kwargs(cls, value, where, (), path)
+    _check_plain(kwargs, where, path)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as ex:  # a value its checks refuse: ConfigError is a ValueError
+        raise CheckpointError(f"{path}: {where} does not build a {name} ({ex}); the checkpoint is damaged or "
+                              f"from another textgan version") from None
+
+
 def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     """The method named by a checkpoint's `config["method"]`, built by allow-list (see the module docstring).
 
@@ -170,6 +219,7 @@ def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     retired = RETIRED_METHOD_KEYS.get(method_cfg["_target_"], ())
     method_cfg = {k: v for k, v in method_cfg.items() if k not in retired}
     params = inspect.signature(cls.__init__).parameters
+    method_cfg = nest_flat_settings(method_cfg, params)
     for key in [k for k in method_cfg if isinstance(k, str) and k not in params]:
         if key in LEGACY_KEYS:  # an older checkpoint's learning rate: plain data, not needed for generation
             _check_plain(method_cfg.pop(key), f"config.method.{key}", path)
@@ -185,6 +235,8 @@ def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
             model_kwargs = _kwargs(model_cls, value, where, MODEL_SUPPLIED, path)
             _check_plain(model_kwargs, where, path)
             kwargs[key] = functools.partial(model_cls, **model_kwargs)
+        elif key in SETTINGS:
+            kwargs[key] = _settings(key, value, where, path)
         else:
             _check_plain(value, where, path)
     try:

@@ -23,7 +23,34 @@ from dataclasses import dataclass
 
 import torch
 
+from textgan.ranges import NonNegativeInt, PositiveInt, UnitInterval, check_arguments
+
 Agent = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """The dialogues a dialogue method simulates at each evaluation (`DialogueMethod.simulation_metrics`): the
+    `method.simulation` node, `conf/simulation/default.yaml`.
+
+    Args:
+        inputs: two copies of the model talk from the first `inputs` evaluation contexts (0: no simulation) ...
+        max_turns: ... for up to this many turns.
+        dull_responses: the texts of the dull list, in the data's spelling (None:
+            `textgan.rewards.dialogue.DULL_RESPONSES`); `method=dialogue_rl` rewards against it too (r1's list S).
+        dull_similarity, repeat_similarity: the thresholds of `dialogue_length`.
+    """
+
+    inputs: NonNegativeInt = 100
+    max_turns: PositiveInt = 8
+    dull_responses: tuple[str, ...] | None = None
+    dull_similarity: UnitInterval = 0.8
+    repeat_similarity: UnitInterval = 0.8
+
+    def __post_init__(self) -> None:
+        check_arguments(SimulationSettings, vars(self), "simulation")
+        if self.dull_responses is not None:  # Hydra passes a ListConfig: kept as plain strings
+            object.__setattr__(self, "dull_responses", tuple(str(text) for text in self.dull_responses))
 
 
 @dataclass

@@ -16,6 +16,7 @@ Methods use manual optimization (`automatic_optimization = False`) so GAN method
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import pytorch_lightning as pl
@@ -179,6 +180,12 @@ class TextGANModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # settings dataclasses (e.g. `textgan.decoding.DecodingSettings`) as dicts: a checkpoint holds plain data
+        # only, so that `torch.load(weights_only=True)` reads it
+        hparams = checkpoint.get("hyper_parameters", {})
+        for key, value in hparams.items():
+            if dataclasses.is_dataclass(value):
+                hparams[key] = dataclasses.asdict(value)
         checkpoint["vocab"] = self.vocab.state_dict()
         checkpoint["phase"] = self.phase
         if self.run_config is not None:

@@ -40,7 +40,7 @@ import torch
 
 from textgan.data.tokenize import encode_padded
 from textgan.data.vocab import Vocabulary
-from textgan.decoding import Decoder, sample_decode
+from textgan.decoding import DecodingSettings, sample_decode
 from textgan.errors import ConfigError
 from textgan.losses import masked_mean, mle_loss, policy_gradient_loss
 from textgan.methods.seq2seq import DialogueMethod
@@ -62,7 +62,7 @@ from textgan.rewards.dialogue import (
     information_flow,
     semantic_coherence,
 )
-from textgan.simulation import Simulation, pack_context
+from textgan.simulation import Simulation, SimulationSettings, pack_context
 
 
 def prefix_length(step: int, start: int, every: int) -> int:
@@ -97,7 +97,10 @@ class DialogueRL(DialogueMethod):
         rl_batch_size: contexts per RL step (null: the data batch).
         mle_optimizer, rl_optimizer: factories (`textgan.optim`) of the optimisers of the MLE steps (the policy's
             and, its own instance, the backward model's) and of the RL steps (default Adam, lr 1e-3 and 1e-4).
-        Evaluation and decoding options as in `DialogueMethod`; `dull_responses` is also r1's list S.
+        grad_clip, num_eval_samples, decoding, simulation: as in `Seq2SeqMLE`; `simulation.dull_responses` is
+            also r1's list S.
+
+    The settings are read from `self.hparams` (Lightning's `save_hyperparameters`).
     """
 
     phases = ("mle", "mmi", "simulation")
@@ -126,25 +129,14 @@ class DialogueRL(DialogueMethod):
         rl_optimizer: OptimizerFactory = adam(lr=1e-4),
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 1000,
-        eval_decode: Decoder = "greedy",
-        beam_size: PositiveInt = 5,
-        length_penalty: float = 0.0,
-        temperature: PositiveFloat = 1.0,
-        top_k: NonNegativeInt = 0,
-        top_p: Probability = 1.0,
-        sim_inputs: NonNegativeInt = 100,
-        sim_max_turns: PositiveInt = 8,
-        dull_responses: Sequence[str] | None = None,
-        dull_similarity: UnitInterval = 0.8,
-        repeat_similarity: UnitInterval = 0.8,
+        decoding: DecodingSettings = DecodingSettings(),
+        simulation: SimulationSettings = SimulationSettings(),
     ):
         check_arguments(DialogueRL, locals(), "method")
         check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
-                         temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
-                         repeat_similarity)
-        weights = tuple(float(w) for w in reward_weights)
-        if len(weights) != 3 or not any(weights):
+        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
+        reward_weights = tuple(float(w) for w in reward_weights)  # plain numbers in the checkpoint's hparams
+        if len(reward_weights) != 3 or not any(reward_weights):
             raise ConfigError(f"method.reward_weights must be three numbers (r1, r2, r3), not all 0, got "
                              f"{list(reward_weights)}")
         if not 1 <= turns_start <= turns_max:
@@ -154,18 +146,10 @@ class DialogueRL(DialogueMethod):
             raise ConfigError("the backward model p(q | a) needs training: give method.backward_ckpt=<a method="
                              "seq2seq data.direction=backward last.ckpt> or method.mle_epochs > 0")
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "reward_weights",
-                                          "mle_optimizer", "rl_optimizer"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "mle_optimizer", "rl_optimizer"], logger=False)
         self.generator = self.build_generator(generator)
         self.forward_scorer = self.build_generator(generator).requires_grad_(False)
         self.backward_model = self.build_generator(generator)
-        self.mle_epochs, self.mmi_epochs, self.simulation_epochs = mle_epochs, mmi_epochs, simulation_epochs
-        self.pretrained_ckpt, self.backward_ckpt = pretrained_ckpt, backward_ckpt
-        self.reward_weights, self.min_cos = weights, min_cos
-        self.prefix_start, self.prefix_anneal_every = prefix_start, prefix_anneal_every
-        self.turns_start, self.turns_max, self.turns_every = turns_start, turns_max, turns_every
-        self.baseline_decay, self.sample_temperature = baseline_decay, sample_temperature
-        self.rl_batch_size = rl_batch_size
         self.mle_optimizer, self.rl_optimizer = plain(mle_optimizer), plain(rl_optimizer)
         # saved in checkpoints: the curricula's step counters, the baselines, whether the scorers are frozen
         for name in ("mmi_steps", "simulation_steps", "mmi_baseline_updates", "simulation_baseline_updates"):
@@ -177,7 +161,8 @@ class DialogueRL(DialogueMethod):
 
     # ------------------------------------------------------------------ schedule
     def phase_epochs(self) -> tuple[int, ...]:
-        return self.mle_epochs, self.mmi_epochs, self.simulation_epochs
+        hp = self.hparams
+        return hp.mle_epochs, hp.mmi_epochs, hp.simulation_epochs
 
     def configure_optimizers(self):
         return [
@@ -187,16 +172,17 @@ class DialogueRL(DialogueMethod):
         ]
 
     def on_fit_start(self) -> None:
-        if self.backward_ckpt is None and self.simulation_settings()["context_turns"] != 1:
+        hp = self.hparams
+        if hp.backward_ckpt is None and self.context_layout()["context_turns"] != 1:
             raise ConfigError("training the backward model in the mle phase needs data.context_turns=1; with "
                              "more turns give method.backward_ckpt=<a method=seq2seq data.direction=backward "
                              "last.ckpt>")
         if self.trainer.ckpt_path is not None:
             return  # resuming: every model comes from the run's own checkpoint
-        if self.pretrained_ckpt:
-            self.load_pretrained_generator(self.pretrained_ckpt)
-        if self.backward_ckpt:
-            self.load_pretrained_generator(self.backward_ckpt, into=self.backward_model)
+        if hp.pretrained_ckpt:
+            self.load_pretrained_generator(hp.pretrained_ckpt)
+        if hp.backward_ckpt:
+            self.load_pretrained_generator(hp.backward_ckpt, into=self.backward_model)
 
     def train(self, mode: bool = True):
         """The forward scorer is always in eval mode, the backward model once frozen."""
@@ -219,7 +205,7 @@ class DialogueRL(DialogueMethod):
     # ------------------------------------------------------------------ turn layouts
     def as_context(self, turns: torch.Tensor) -> torch.Tensor:
         """Turns `[B, *]` in the data's context layout `[B, max_context_len (+1)]`."""
-        s = self.simulation_settings()
+        s = self.context_layout()
         return pack_context([turns], s["max_context_len"], self.vocab.pad_id, self.vocab.eos_id,
                             s["context_eos"])
 
@@ -243,13 +229,14 @@ class DialogueRL(DialogueMethod):
         response = torch.cat(sim.turns[1:])  # row (i - 1) * B + j: turn i of dialogue j
         context = torch.cat(sim.contexts)
         response_ctx = self.as_context(response)
-        w1, w2, w3 = self.reward_weights
+        w1, w2, w3 = self.hparams.reward_weights
         r1 = ease_of_answering(self.forward_scorer, response_ctx, self.dull_ids(), pad) if w1 else None
         r2 = None
         if w2:
             h = encoder_state(self.forward_scorer, torch.cat([self.as_context(t) for t in sim.turns]))
             h = h.view(n + 1, b, -1)
-            flows = [torch.zeros(b, device=h.device) if i < 2 else information_flow(h[i - 2], h[i], self.min_cos)
+            floor = self.hparams.min_cos
+            flows = [torch.zeros(b, device=h.device) if i < 2 else information_flow(h[i - 2], h[i], floor)
                      for i in range(1, n + 1)]  # an agent's first turn has no earlier turn of its own
             r2 = torch.cat(flows)
         r3 = None
@@ -257,7 +244,7 @@ class DialogueRL(DialogueMethod):
             previous = torch.cat([self.as_target(t) for t in sim.turns[:-1]])
             r3 = semantic_coherence(self.forward_scorer, self.backward_model, context, response, response_ctx,
                                     previous, pad)
-        total = combine([r1, r2, r3], self.reward_weights)
+        total = combine([r1, r2, r3], self.hparams.reward_weights)
         parts = {name: r.mean() for name, r in (("r1", r1), ("r2", r2), ("r3", r3)) if r is not None}
         return total.view(n, b).t(), parts
 
@@ -268,7 +255,7 @@ class DialogueRL(DialogueMethod):
         mean = returns.mean()
         first = int(count) == 0
         adv = returns - (mean if first else base.clone())
-        decay = 0.0 if first else self.baseline_decay
+        decay = 0.0 if first else self.hparams.baseline_decay
         base.copy_(decay * base + (1 - decay) * mean)
         count += 1
         return adv
@@ -280,12 +267,13 @@ class DialogueRL(DialogueMethod):
         self.log("progress/phase", float(self.phase_index()))
         if self.phase == "mle":
             self.log("train/g_mle_loss", self.mle_step(batch, mle_opt), prog_bar=True)
-            if self.backward_ckpt is None:
+            if self.hparams.backward_ckpt is None:
                 self.log("train/backward_mle_loss", self.backward_mle_step(context, response, backward_opt))
             return
         self.freeze_scorers()
-        if self.rl_batch_size:
-            context, response = context[: self.rl_batch_size], response[: self.rl_batch_size]
+        size = self.hparams.rl_batch_size
+        if size:
+            context, response = context[:size], response[:size]
         if self.phase == "mmi":
             self.mmi_step(context, response, rl_opt)
         else:
@@ -301,10 +289,11 @@ class DialogueRL(DialogueMethod):
     def mmi_step(self, context: torch.Tensor, response: torch.Tensor, opt) -> None:
         """Phase 1: the first L human tokens by MLE, the sampled rest by REINFORCE with reward r3."""
         pad = self.vocab.pad_id
-        length = prefix_length(int(self.mmi_steps), self.prefix_start, self.prefix_anneal_every)
+        hp = self.hparams
+        length = prefix_length(int(self.mmi_steps), hp.prefix_start, hp.prefix_anneal_every)
         with torch.no_grad():
             prefix = response[:, :length] if length else None
-            sampled = sample_decode(self.generator.bind(context), self.seq_len, self.sample_temperature,
+            sampled = sample_decode(self.generator.bind(context), self.seq_len, hp.sample_temperature,
                                     prefix=prefix)
             reward = semantic_coherence(self.forward_scorer, self.backward_model, context, sampled,
                                         self.as_context(sampled), self.as_target(context), pad)
@@ -324,9 +313,10 @@ class DialogueRL(DialogueMethod):
     def simulation_step(self, context: torch.Tensor, opt) -> None:
         """Phase 2: simulate dialogues from `context`, REINFORCE every turn with the dialogue's return."""
         pad = self.vocab.pad_id
-        turns = simulated_turns(int(self.simulation_steps), self.turns_start, self.turns_max, self.turns_every)
-        sim = self.simulate_dialogues(context, turns, "sample", temperature=self.sample_temperature, top_k=0,
-                                      top_p=1.0, **self.simulation_settings())
+        hp = self.hparams
+        turns = simulated_turns(int(self.simulation_steps), hp.turns_start, hp.turns_max, hp.turns_every)
+        sim = self.simulate_dialogues(context, turns, "sample", temperature=hp.sample_temperature, top_k=0,
+                                      top_p=1.0, **self.context_layout())
         rewards, parts = self.turn_rewards(sim)  # [B, turns]
         returns = rewards.sum(1)
         b = context.shape[0]

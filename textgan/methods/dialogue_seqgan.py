@@ -24,28 +24,21 @@ training pairs; the adversarial phase runs one iteration of the paper's Algorith
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Literal, get_args
 
 import torch
 
 from textgan.data.vocab import Vocabulary
-from textgan.decoding import Decoder
+from textgan.decoding import DecodingSettings
 from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.adversarial import AdversarialTraining
 from textgan.methods.seq2seq import DialogueMethod
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import (
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    Probability,
-    UnitInterval,
-    check_arguments,
-)
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, UnitInterval, check_arguments
 from textgan.rollout import mc_rewards, takes_source_row
+from textgan.simulation import SimulationSettings
 
 Reward = Literal["regs", "sequence"]
 Baseline = Literal["running_mean", "none"]
@@ -65,6 +58,9 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         sample_temperature: temperature of the responses G samples for D and for the policy gradient.
         adv_batch_size: contexts per G step (null: the whole data batch).
         reward_batch_size: D's batch inside the rollouts (rounded down to a multiple of the G batch).
+        grad_clip, num_eval_samples, decoding, simulation: as in `Seq2SeqMLE`.
+
+    The settings are read from `self.hparams` (Lightning's `save_hyperparameters`).
     """
 
     def __init__(
@@ -92,50 +88,32 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         grad_clip: NonNegativeFloat = 5.0,
         reward_batch_size: PositiveInt = 4096,
         num_eval_samples: PositiveInt = 1000,
-        eval_decode: Decoder = "greedy",
-        beam_size: PositiveInt = 5,
-        length_penalty: float = 0.0,
-        temperature: PositiveFloat = 1.0,
-        top_k: NonNegativeInt = 0,
-        top_p: Probability = 1.0,
-        sim_inputs: NonNegativeInt = 100,
-        sim_max_turns: PositiveInt = 8,
-        dull_responses: Sequence[str] | None = None,
-        dull_similarity: UnitInterval = 0.8,
-        repeat_similarity: UnitInterval = 0.8,
+        decoding: DecodingSettings = DecodingSettings(),
+        simulation: SimulationSettings = SimulationSettings(),
     ):
         check_arguments(DialogueSeqGAN, locals(), "method")
         check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
-                         temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
-                         repeat_similarity)
+        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         if reward not in REWARDS:
             raise ConfigError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
                              f"sequence: Adver-Reinforce), got {reward!r}")
         if baseline not in BASELINES:
             raise ConfigError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "dull_responses",
-                                          "g_pretrain_optimizer", "g_adv_optimizer", "d_optimizer"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "g_pretrain_optimizer",
+                                          "g_adv_optimizer", "d_optimizer"], logger=False)
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
-        self.g_pretrain_epochs, self.d_pretrain_epochs = g_pretrain_epochs, d_pretrain_epochs
-        self.adversarial_epochs, self.pretrained_ckpt = adversarial_epochs, pretrained_ckpt
-        self.reward, self.num_rollouts = reward, num_rollouts
-        self.d_steps, self.g_steps = d_steps, g_steps
-        self.teacher_forcing_weight = teacher_forcing_weight
-        self.baseline, self.baseline_decay = baseline, baseline_decay
-        self.sample_temperature, self.adv_batch_size = sample_temperature, adv_batch_size
         self.g_pretrain_optimizer, self.g_adv_optimizer = plain(g_pretrain_optimizer), plain(g_adv_optimizer)
         self.d_optimizer = plain(d_optimizer)
-        self.reward_batch_size = reward_batch_size
         # b_t: running mean of the reward at each response position (saved in checkpoints)
         self.register_buffer("reward_baseline", torch.zeros(seq_len))
         self.register_buffer("baseline_updates", torch.zeros((), dtype=torch.long))
 
     # ------------------------------------------------------------------ schedule
     def phase_epochs(self) -> tuple[int, ...]:
-        return self.g_pretrain_epochs, self.d_pretrain_epochs, self.adversarial_epochs
+        hp = self.hparams
+        return hp.g_pretrain_epochs, hp.d_pretrain_epochs, hp.adversarial_epochs
 
     def configure_optimizers(self):
         return [
@@ -145,15 +123,15 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         ]
 
     def on_fit_start(self) -> None:
-        if self.pretrained_ckpt and self.trainer.ckpt_path is None:
-            self.load_pretrained_generator(self.pretrained_ckpt)
+        if self.hparams.pretrained_ckpt and self.trainer.ckpt_path is None:
+            self.load_pretrained_generator(self.hparams.pretrained_ckpt)
 
     # ------------------------------------------------------------------ Algorithm 1, one iteration per batch
     # (MLE pre-training is `AdversarialTraining.training_step`'s first phase)
     def discriminator_pretraining_step(self, batch, batch_idx: int, d_opt) -> None:
         """Pre-train D: one D step on this batch of human pairs against sampled responses."""
         context, response = self.unpack(batch)
-        self.log("progress/d_pretrain_round", float(self.current_epoch - self.g_pretrain_epochs))
+        self.log("progress/d_pretrain_round", float(self.current_epoch - self.hparams.g_pretrain_epochs))
         self.discriminator_step(context, response, d_opt)
 
     def adversarial_step(self, batch, batch_idx: int, g_opt, d_opt) -> None:
@@ -163,17 +141,18 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         and teacher forcing: update G on (X, Y)."""
         context, response = self.unpack(batch)
         self.log("progress/adversarial_round", float(self.adversarial_round))
-        for _ in range(self.d_steps):
+        hp = self.hparams
+        for _ in range(hp.d_steps):
             self.discriminator_step(context, response, d_opt)
-        if self.adv_batch_size:
-            context, response = context[: self.adv_batch_size], response[: self.adv_batch_size]
-        for _ in range(self.g_steps):
+        if hp.adv_batch_size:
+            context, response = context[: hp.adv_batch_size], response[: hp.adv_batch_size]
+        for _ in range(hp.g_steps):
             self.generator_step(context, response, g_opt)
 
     @torch.no_grad()
     def sample_responses(self, context: torch.Tensor) -> torch.Tensor:
         """y' ~ G(.|x): `[batch, seq_len]` (tokens, `<eos>`, `<pad>`)."""
-        return self.respond(context, "sample", temperature=self.sample_temperature, top_k=0, top_p=1.0)
+        return self.respond(context, "sample", temperature=self.hparams.sample_temperature, top_k=0, top_p=1.0)
 
     def discriminator_step(self, context: torch.Tensor, response: torch.Tensor, opt) -> None:
         """One D step: human responses labelled 1, freshly sampled ones labelled 0 (cross-entropy)."""
@@ -187,8 +166,9 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         """Q(x, y'_<=t) `[batch, seq_len]`: D's probability of "human" for the whole response at every
         position (`reward=sequence`) or Monte Carlo estimates per prefix (`reward=regs`). D runs in eval
         mode."""
+        hp = self.hparams
         with self.discriminator_mode(training=False) as discriminator:
-            if self.reward == "sequence":
+            if hp.reward == "sequence":
                 score = discriminator.prob_human(context, responses)  # [batch]
                 return score.unsqueeze(1).expand_as(responses).clone()
 
@@ -197,14 +177,14 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
                 return discriminator.prob_human(context[source_row], rows)  # each row with its own context
 
             b = len(context)
-            chunk = max(b, self.reward_batch_size // b * b)  # D scores whole blocks of one row per context
-            return mc_rewards(self.generator.bind(context), reward_fn, responses, self.num_rollouts, chunk,
-                              self.sample_temperature)
+            chunk = max(b, hp.reward_batch_size // b * b)  # D scores whole blocks of one row per context
+            return mc_rewards(self.generator.bind(context), reward_fn, responses, hp.num_rollouts, chunk,
+                              hp.sample_temperature)
 
     def advantages(self, rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """`rewards - b_t` and, with `baseline=running_mean`, update b_t with this batch's mean reward per
         position (b starts at the first batch's means)."""
-        if self.baseline == "none":
+        if self.hparams.baseline == "none":
             return rewards
         t_len = rewards.shape[1]
         if t_len > len(self.reward_baseline):
@@ -217,8 +197,8 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         # device-side selections (torch.where), not Python branches on device values: no host round trip per step
         first = self.baseline_updates == 0
         adv = rewards - torch.where(first, means, running).unsqueeze(0)
-        decay = torch.where(first, 0.0, self.baseline_decay)
-        rate = torch.where(first, 1.0, 1 - self.baseline_decay)  # 1 - decay rounded once, as a Python float was
+        decay = torch.where(first, 0.0, self.hparams.baseline_decay)
+        rate = torch.where(first, 1.0, 1 - self.hparams.baseline_decay)  # 1 - decay rounded once, as a Python float was
         running.copy_(torch.where(counts > 0, decay * running + rate * means, running))
         self.baseline_updates += 1
         return adv
@@ -233,8 +213,8 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         """Teacher forcing (sec. 3.3): the human response with reward 1, times `teacher_forcing_weight`."""
         mask = response != self.vocab.pad_id
         ones = torch.ones(response.shape, device=response.device)
-        return self.teacher_forcing_weight * policy_gradient_loss(self.generator.log_probs(context, response),
-                                                                  ones, mask)
+        weight = self.hparams.teacher_forcing_weight
+        return weight * policy_gradient_loss(self.generator.log_probs(context, response), ones, mask)
 
     def generator_step(self, context: torch.Tensor, response: torch.Tensor, opt) -> None:
         """One policy-gradient step on sampled responses, then one teacher-forcing step on the human ones."""
@@ -245,7 +225,7 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         self.optimizer_step_with_clip(opt, loss)
         self.log("train/g_pg_loss", loss.detach(), prog_bar=True)
         self.log("train/mean_reward", rewards[:, -1].mean(), prog_bar=True)
-        if self.teacher_forcing_weight:
+        if self.hparams.teacher_forcing_weight:
             tf = self.teacher_forcing_loss(context, response)
             self.optimizer_step_with_clip(opt, tf)
             self.log("train/g_teacher_forcing_loss", tf.detach())

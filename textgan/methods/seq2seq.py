@@ -4,43 +4,36 @@
   Batches are `(context [B, context_len], response [B, seq_len])`. Evaluation (Lightning's validation
   schedule, the base class's `_eval_epoch_end`) feeds the metric objects of the `metrics:` config
   (`conf/metrics/dialogue.yaml`): NLL-test of the human responses (teacher forcing, padding excluded, `<eos>`
-  included) over the whole evaluation split, and the responses decoded (`eval_decode`: greedy | beam | sample)
-  for the first `num_eval_samples` contexts (split across DDP ranks, scored together), scored by BLEU-2/4
-  against each context's human response, distinct-1/2 (two definitions: `distinct_<n>` = distinct n-grams /
-  n-grams, `distinct_<n>_per_token` = distinct n-grams / tokens, the one of Li et al. 2016) and the average
-  length (`textgan.metrics.objects`); then
-  two copies of the model talk, from the first `sim_inputs` contexts for up to `sim_max_turns` turns
-  (`textgan.simulation`, decoded like the responses), and `sim_length` is the mean simulated dialogue length
-  (Li et al. 2016, sec. 5.2). `self.eval_samples` holds "context | human | generated" lines for the sample
-  logger, `self.eval_sample_table` the same samples as (context, human, generated) columns.
-- `Seq2SeqMLE` (`method=seq2seq`): teacher-forced maximum likelihood (Sutskever et al. 2014; Vinyals & Le
-2015),
+  included) over the whole evaluation split, and the responses decoded as `decoding` says
+  (`textgan.decoding.DecodingSettings`: greedy | beam | sample) for the first `num_eval_samples` contexts
+  (split across DDP ranks, scored together), scored by BLEU-2/4 against each context's human response,
+  distinct-1/2 (two definitions: `distinct_<n>` = distinct n-grams / n-grams, `distinct_<n>_per_token` =
+  distinct n-grams / tokens, the one of Li et al. 2016) and the average length (`textgan.metrics.objects`);
+  then two copies of the model talk as `simulation` says (`textgan.simulation.SimulationSettings`), from the
+  first `simulation.inputs` contexts for up to `simulation.max_turns` turns (decoded like the responses), and
+  `sim_length` is the mean simulated dialogue length (Li et al. 2016, sec. 5.2). `self.eval_samples` holds
+  "context | human | generated" lines for the sample logger, `self.eval_sample_table` the same samples as
+  (context, human, generated) columns.
+- `Seq2SeqMLE` (`method=seq2seq`): teacher-forced maximum likelihood (Sutskever et al. 2014; Vinyals & Le 2015),
   the MLE baseline of Li et al. (2017) and the pre-training of `method=dialogue_seqgan`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable
 
 import torch
 
 from textgan.data.vocab import Vocabulary
-from textgan.decoding import DECODERS, Decoder, decode
+from textgan.decoding import DecodingSettings, decode
 from textgan.errors import ConfigError
 from textgan.losses import mle_loss
 from textgan.methods.base import TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import (
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    Probability,
-    UnitInterval,
-    check_arguments,
-)
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 from textgan.rewards.dialogue import DULL_RESPONSES
-from textgan.simulation import Simulation, dialogue_length, simulate
+from textgan.simulation import Simulation, SimulationSettings, dialogue_length, simulate
 
 
 class DialogueMethod(TextGANModule):
@@ -49,32 +42,17 @@ class DialogueMethod(TextGANModule):
     Args:
         vocab, seq_len, num_eval_samples, grad_clip: as in `TextGANModule` (`seq_len`: the longest response,
             `<eos>` included; `num_eval_samples`: contexts decoded at each evaluation).
-        eval_decode: how evaluation decodes: greedy | beam | sample.
-        beam_size, length_penalty: beam search settings (`textgan.decoding.beam_search`).
-        temperature, top_k, top_p: sampling settings.
-        sim_inputs, sim_max_turns: simulated dialogues at each evaluation (0 disables) and their turns.
-        dull_responses: texts of the dull list that ends a simulated dialogue (None: `DULL_RESPONSES`);
-            `dull_similarity`, `repeat_similarity`: the thresholds of `textgan.simulation.dialogue_length`.
+
+    A subclass takes `decoding: DecodingSettings` (how responses are decoded) and `simulation:
+    SimulationSettings` (the simulated dialogues of each evaluation) and saves them with its other arguments
+    (`save_hyperparameters`); this class reads them as `self.hparams.decoding` and `self.hparams.simulation`.
     """
 
     needs_data = "pairs"  # (context, response) batches of a data module whose `provides_data` is "pairs"
 
     def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 1000,
-                 grad_clip: NonNegativeFloat = 5.0,
-                 eval_decode: Decoder = "greedy", beam_size: PositiveInt = 5, length_penalty: float = 0.0,
-                 temperature: PositiveFloat = 1.0, top_k: NonNegativeInt = 0, top_p: Probability = 1.0,
-                 sim_inputs: NonNegativeInt = 100, sim_max_turns: PositiveInt = 8,
-                 dull_responses: Sequence[str] | None = None,
-                 dull_similarity: UnitInterval = 0.8, repeat_similarity: UnitInterval = 0.8):
-        check_arguments(DialogueMethod, locals(), "method")
+                 grad_clip: NonNegativeFloat = 5.0):
         super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
-        if eval_decode not in DECODERS:
-            raise ConfigError(f"method.eval_decode must be one of {DECODERS}, got {eval_decode!r}")
-        self.eval_decode, self.beam_size, self.length_penalty = eval_decode, beam_size, length_penalty
-        self.temperature, self.top_k, self.top_p = temperature, top_k, top_p
-        self.sim_inputs, self.sim_max_turns = sim_inputs, sim_max_turns
-        self.dull_responses = list(DULL_RESPONSES if dull_responses is None else dull_responses)
-        self.dull_similarity, self.repeat_similarity = dull_similarity, repeat_similarity
         self._eval_pairs: list[tuple[list[str], list[str], list[str]]] = []
         self._sim_contexts: list[torch.Tensor] = []
         self.eval_dialogues: list[list[list[str]]] = []  # the last evaluation's simulated dialogues
@@ -123,12 +101,11 @@ class DialogueMethod(TextGANModule):
     @torch.no_grad()
     def respond(self, context: torch.Tensor, method: str | None = None, **kwargs) -> torch.Tensor:
         """Responses `[batch, seq_len]` to `context` `[batch, context_len]`, decoded by `method` (default
-        `eval_decode`) with this method's beam / sampling settings unless overridden in `kwargs`."""
-        settings = dict(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
-                        beam_size=self.beam_size, length_penalty=self.length_penalty)
-        settings.update(kwargs)
-        max_len = settings.pop("max_len", self.seq_len)
-        return decode(self.generator.bind(context), max_len, method or self.eval_decode, **settings)
+        `decoding.decode`) with this method's beam / sampling settings (`self.hparams.decoding`) unless
+        overridden in `kwargs`."""
+        settings = {**dataclasses.asdict(self.hparams.decoding), **kwargs}
+        default, max_len = settings.pop("decode"), settings.pop("max_len", self.seq_len)
+        return decode(self.generator.bind(context), max_len, method or default, **settings)
 
     def generate(self, num_samples: int, **kwargs) -> torch.Tensor:
         raise NotImplementedError("a dialogue generator answers contexts: use respond(context) "
@@ -144,7 +121,7 @@ class DialogueMethod(TextGANModule):
                 metric.update(logp, mask)
         if self.trainer.sanity_checking:
             return
-        sim_left = self.sim_inputs - sum(len(c) for c in self._sim_contexts)
+        sim_left = self.hparams.simulation.inputs - sum(len(c) for c in self._sim_contexts)
         if sim_left > 0:
             self._sim_contexts.append(context[:sim_left])
         # data-parallel: each rank answers its share of the first contexts; the metric objects score all ranks'
@@ -160,7 +137,7 @@ class DialogueMethod(TextGANModule):
                 self._eval_pairs.append((decode_ids(c), decode_ids(h), decode_ids(g)))
 
     # ------------------------------------------------------------------ simulation
-    def simulation_settings(self) -> dict:
+    def context_layout(self) -> dict:
         """How contexts are built in a simulation: the datamodule's `context_turns`, `max_context_len`,
         `context_eos` (defaults 1, `seq_len - 1`, True without one)."""
         dm = self.trainer.datamodule if self._trainer is not None else None
@@ -172,7 +149,7 @@ class DialogueMethod(TextGANModule):
                            context_turns: int = 1, max_context_len: int | None = None, context_eos: bool = True,
                            **kwargs) -> Simulation:
         """Two copies of the model talk from the inputs `start` `[B, *]` (`textgan.simulation.simulate`):
-        `num_turns` responses `[B, seq_len]` decoded by `method` (default `eval_decode`; `kwargs` override the
+        `num_turns` responses `[B, seq_len]` decoded by `method` (default `decoding.decode`; `kwargs` override the
         decoding settings as in `respond`)."""
         v = self.vocab
         return simulate([lambda c: self.respond(c, method, **kwargs)], start, num_turns, context_turns,
@@ -182,16 +159,19 @@ class DialogueMethod(TextGANModule):
         """The dull responses tokenized like the data (`tokenize_text` of the datamodule, else words)."""
         dm = self.trainer.datamodule if self._trainer is not None else None
         split = getattr(dm, "tokenize_text", str.split)
-        return [split(text) for text in self.dull_responses]
+        texts = self.hparams.simulation.dull_responses
+        return [split(text) for text in (DULL_RESPONSES if texts is None else texts)]
 
     def simulation_metrics(self, start: torch.Tensor) -> tuple[dict[str, float], list[list[list[str]]]]:
         """`sim_length`: the mean `dialogue_length` of dialogues simulated from `start`; and the dialogues as
         token lists."""
-        turns = self.simulate_dialogues(start, self.sim_max_turns, **self.simulation_settings()).turns
+        settings = self.hparams.simulation
+        turns = self.simulate_dialogues(start, settings.max_turns, **self.context_layout()).turns
         decoded = [[self.vocab.decode(row) for row in turn.tolist()] for turn in turns]
         dialogues = [list(d) for d in zip(*decoded)]
         dull = self.dull_token_lists()
-        lengths = [dialogue_length(d, dull, self.dull_similarity, self.repeat_similarity) for d in dialogues]
+        lengths = [dialogue_length(d, dull, settings.dull_similarity, settings.repeat_similarity)
+                   for d in dialogues]
         return {"sim_length": sum(lengths) / len(lengths)}, dialogues
 
     def evaluate_generator(self) -> dict[str, float]:
@@ -216,7 +196,7 @@ class DialogueMethod(TextGANModule):
 
 class Seq2SeqMLE(DialogueMethod):
     """Train the seq2seq `generator` by teacher-forced cross-entropy for `epochs` epochs with `optimizer`
-    (default Adam, lr 1e-3)."""
+    (default Adam, lr 1e-3); evaluation decodes by `decoding` and simulates dialogues by `simulation`."""
 
     phases = ("mle",)
 
@@ -229,25 +209,14 @@ class Seq2SeqMLE(DialogueMethod):
         optimizer: OptimizerFactory = adam(lr=1e-3),
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 1000,
-        eval_decode: Decoder = "greedy",
-        beam_size: PositiveInt = 5,
-        length_penalty: float = 0.0,
-        temperature: PositiveFloat = 1.0,
-        top_k: NonNegativeInt = 0,
-        top_p: Probability = 1.0,
-        sim_inputs: NonNegativeInt = 100,
-        sim_max_turns: PositiveInt = 8,
-        dull_responses: Sequence[str] | None = None,
-        dull_similarity: UnitInterval = 0.8,
-        repeat_similarity: UnitInterval = 0.8,
+        decoding: DecodingSettings = DecodingSettings(),
+        simulation: SimulationSettings = SimulationSettings(),
     ):
         check_arguments(Seq2SeqMLE, locals(), "method")
         check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip, eval_decode, beam_size, length_penalty,
-                         temperature, top_k, top_p, sim_inputs, sim_max_turns, dull_responses, dull_similarity,
-                         repeat_similarity)
+        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "dull_responses", "optimizer"], logger=False)
+        self.save_hyperparameters(ignore=["vocab", "generator", "optimizer"], logger=False)
         self.generator = self.build_generator(generator)
         self.optimizer = plain(optimizer)
 
