@@ -22,7 +22,6 @@ samples (the tau -> 0 limit, `<pad>` after `<eos>`) and scores them with the run
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
 
@@ -60,8 +59,8 @@ class GumbelGAN(TextGANModule):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
-        discriminator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
+        discriminator: ModelFactory,
         seq_len: int,
         epochs: NonNegativeInt = 50,
         g_optimizer: OptimizerFactory = adam(lr=1e-3, betas=(0.5, 0.999)),

@@ -27,7 +27,6 @@ right after the G step, from the same G, as in the paper and code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -39,7 +38,7 @@ from textgan.loggers import log_row
 from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.adversarial import AdversarialTraining
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.models.cnn import CNNDiscriminator
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
@@ -72,8 +71,8 @@ class SeqGAN(AdversarialTraining, TextGANModule):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
-        discriminator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
+        discriminator: ModelFactory,
         seq_len: int,
         g_pretrain_epochs: NonNegativeInt = 120,
         d_pretrain_rounds: NonNegativeInt = 50,

@@ -26,14 +26,12 @@ NLL-test is not computed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
 from textgan.data.vocab import Vocabulary
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
@@ -57,8 +55,8 @@ class WGANGP(TextGANModule):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
-        critic: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
+        critic: ModelFactory,
         seq_len: int,
         epochs: NonNegativeInt = 100,
         critic_steps: PositiveInt = 10,
