@@ -5,6 +5,7 @@ contexts; the hierarchical discriminator ignores padding too."""
 import pytest
 import torch
 
+from textgan.decoding import decode
 from textgan.models.hierarchical import HierarchicalDiscriminator
 from textgan.models.seq2seq import Seq2Seq
 
@@ -98,7 +99,7 @@ def test_teacher_forced_loss_trains_the_model():
         opt.step()
     model.eval()
     assert loss.item() < 0.05
-    assert torch.equal(model.sample(context, 6, "greedy")[:, :3], response[:, :3])
+    assert torch.equal(decode(model.bind(context), 6, "greedy")[:, :3], response[:, :3])
 
 
 def test_missing_special_tokens_and_bad_options_are_clear_errors():

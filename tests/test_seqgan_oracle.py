@@ -13,10 +13,10 @@ import torch
 from textgan.data import oracle as oracle_data
 from textgan.data.download import ChecksumError, sha256_file
 from textgan.data.numpy_pickle import UnsafePickleError, load_numpy_pickle, loads_numpy_pickle
-from textgan.data.oracle import OracleDataModule, read_token_file
+from textgan.data.oracle import OracleDataModule, load_seqgan_oracle, read_token_file
 from textgan.metrics.nll import nll_oracle
 from textgan.models.lstm import LSTMGenerator
-from textgan.models.oracle import load_seqgan_oracle, seqgan_oracle_from_arrays
+from textgan.models.oracle import seqgan_oracle_from_arrays
 
 from conftest import compose_config
 

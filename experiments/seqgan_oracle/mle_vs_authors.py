@@ -76,10 +76,9 @@ def reference_rows(root: Path, n: int = 10_000) -> list[str]:
     """NLL-oracle of the floor and of random generators under the authors' oracle (seeded, `n` sequences)."""
     import torch
 
-    from textgan.data.oracle import read_token_file
+    from textgan.data.oracle import load_seqgan_oracle, read_token_file
     from textgan.metrics.nll import nll_oracle
     from textgan.models.lstm import LSTMGenerator
-    from textgan.models.oracle import load_seqgan_oracle
 
     torch.manual_seed(0)
     oracle = load_seqgan_oracle(root / "target_params_py3.pkl")

@@ -3,7 +3,7 @@
 `pickle.load` calls whatever callable a file names (`os.system`, ...), so a tampered download runs code. This
 unpickler resolves exactly the three globals a pickled `ndarray` needs (`numpy.core.multiarray._reconstruct`,
 `numpy.ndarray`, `numpy.dtype`; numpy 2 moved the first to `numpy._core`) and refuses every other one before
-anything is called. Used for SeqGAN's published oracle weights (`textgan.models.oracle.load_seqgan_oracle`).
+anything is called. Used for SeqGAN's published oracle weights (`textgan.data.oracle.load_seqgan_oracle`).
 """
 
 from __future__ import annotations

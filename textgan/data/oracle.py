@@ -24,12 +24,12 @@ from typing import Literal
 import torch
 
 from textgan.data.download import DataFileError, download, read_text
-from textgan.data.numpy_pickle import UnsafePickleError
+from textgan.data.numpy_pickle import UnsafePickleError, load_numpy_pickle
 from textgan.data.tokens import TokensDataModule
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.models.lstm import LSTMGenerator
-from textgan.models.oracle import build_oracle, load_seqgan_oracle
+from textgan.models.oracle import build_oracle, seqgan_oracle_from_arrays
 from textgan.ranges import NonNegativeInt, PositiveInt, check_arguments
 
 SEQGAN_COMMIT = "e2b52fb6309851b14765290e8a972ccac09f1bec"
@@ -49,6 +49,11 @@ def seqgan_file(root: str | os.PathLike, name: str, progress: bool = True) -> Pa
     (an existing file is verified too)."""
     url, digest = SEQGAN_FILES[name]
     return download(url, Path(os.path.expanduser(str(root))) / name, digest, progress=progress)
+
+
+def load_seqgan_oracle(path: str | os.PathLike) -> LSTMGenerator:
+    """The authors' oracle from `target_params_py3.pkl` (numpy-only unpickler: nothing in the file is executed)."""
+    return seqgan_oracle_from_arrays(load_numpy_pickle(path))
 
 
 def read_token_file(path: str | os.PathLike, vocab_size: int, seq_len: int) -> torch.Tensor:

@@ -1,7 +1,9 @@
 """Faster scoring over a `CNNDiscriminator`'s own weights: window products and shared-prefix reuse.
 
 `PrefixSharingScorer(d)` computes `d.prob_real` (the same function of the same parameters, with the same
-gradients) differently:
+gradients) differently. It reads `d` through the parts of `textgan.models.cnn.CNNDiscriminator` that the plain
+path is made of (`embed`, `convs`, `filter_sizes`, `head`, `real_probability`) and imports nothing of
+`textgan.models`: `textgan/fast/` stays below the models, whose sampler draws with `fast.sampling`.
 
 - each convolution is a matrix product over its windows (`[n * windows, k * embed] @ [k * embed, filters]`), with
   bias and ReLU applied after the max over time (the same value, both being monotone, on `[n, filters]` instead of
@@ -20,8 +22,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from textgan.models.cnn import CNNDiscriminator, real_probability
-
 STRIDED_MIN_ROWS = 256  # below this many rows one tall product beats one product per window
 
 
@@ -35,13 +35,14 @@ class PrefixSharingScorer:
 
     shares_prefix = True  # `textgan.rollout.mc_rewards` passes `prefix_len` and `group`
 
-    def __init__(self, discriminator: CNNDiscriminator):
+    def __init__(self, discriminator: torch.nn.Module):  # a `textgan.models.cnn.CNNDiscriminator`
         self.discriminator = discriminator
 
     def __call__(self, tokens: torch.Tensor, prefix_len: int = 0, group: int | None = None) -> torch.Tensor:
         """`discriminator.prob_real(tokens)` `[n]` float32 for `tokens` `[n, seq_len]`; `prefix_len`, `group`: rows
         `i` and `i + group` share `tokens[:, :prefix_len]` (n must then be a multiple of `group`)."""
-        return real_probability(self.discriminator.head(self.pooled(tokens, prefix_len, group)))
+        d = self.discriminator
+        return d.real_probability(d.head(self.pooled(tokens, prefix_len, group)))
 
     def logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """`discriminator(tokens)`: logits `[n, 2]` of `tokens` `[n, seq_len]` by window products, with the same

@@ -17,7 +17,7 @@ Methods use manual optimization (`automatic_optimization = False`) so GAN method
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pytorch_lightning as pl
 import torch
@@ -27,6 +27,10 @@ from textgan.data.vocab import Vocabulary
 from textgan.losses import mle_loss
 from textgan.masks import token_mask
 from textgan.ranges import NonNegativeFloat, PositiveInt, check_arguments
+
+# a network's `_partial_` config (`conf/model/*.yaml`): the method calls it with what the data fixes (`vocab_size`,
+# `pad_id`, `eos_id`, `seq_len`) and gets the `nn.Module`, as `textgan.optim.OptimizerFactory` gets an optimiser
+ModelFactory = Callable[..., torch.nn.Module]
 
 
 class TextGANModule(pl.LightningModule):

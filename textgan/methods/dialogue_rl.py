@@ -34,7 +34,7 @@ context (exactly the previous turn with `data.context_turns=1`; with 2 the two t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -43,6 +43,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.decoding import DecodingSettings, sample_decode
 from textgan.errors import ConfigError
 from textgan.losses import masked_mean, mle_loss, policy_gradient_loss
+from textgan.methods.base import ModelFactory
 from textgan.methods.seq2seq import DialogueMethod
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import (
@@ -108,7 +109,7 @@ class DialogueRL(DialogueMethod):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
         seq_len: int,
         mle_epochs: NonNegativeInt = 0,
         mmi_epochs: NonNegativeInt = 1,

@@ -24,7 +24,6 @@ training pairs; the adversarial phase runs one iteration of the paper's Algorith
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal, get_args
 
 import torch
@@ -34,6 +33,7 @@ from textgan.decoding import DecodingSettings
 from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.adversarial import AdversarialTraining
+from textgan.methods.base import ModelFactory
 from textgan.methods.seq2seq import DialogueMethod
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, UnitInterval, check_arguments
@@ -66,8 +66,8 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
-        discriminator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
+        discriminator: ModelFactory,
         seq_len: int,
         g_pretrain_epochs: NonNegativeInt = 10,
         d_pretrain_epochs: NonNegativeInt = 1,

@@ -22,7 +22,6 @@ samples (the tau -> 0 limit, `<pad>` after `<eos>`) and scores them with the run
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
 
@@ -60,8 +59,8 @@ class GumbelGAN(TextGANModule):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
-        discriminator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
+        discriminator: ModelFactory,
         seq_len: int,
         epochs: NonNegativeInt = 50,
         g_optimizer: OptimizerFactory = adam(lr=1e-3, betas=(0.5, 0.999)),
@@ -84,16 +83,12 @@ class GumbelGAN(TextGANModule):
                                   logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab))
-        self.epochs = epochs
         self.g_optimizer, self.d_optimizer = plain(g_optimizer), plain(d_optimizer)
-        self.tau_start, self.tau_min = tau_start, tau_min
-        self.tau_anneal_rate, self.tau_anneal_every = tau_anneal_rate, tau_anneal_every
-        self.straight_through = straight_through
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
         self._host_iteration: int | None = None  # host copy of generator_iteration during fit (read once)
 
     def phase_epochs(self) -> tuple[int, ...]:
-        return (self.epochs,)
+        return (self.hparams.epochs,)
 
     @property
     def tau(self) -> float:
@@ -101,13 +96,8 @@ class GumbelGAN(TextGANModule):
 
     def tau_at(self, iteration: int) -> float:
         """The Gumbel-softmax temperature after `iteration` generator iterations (`tau_schedule`)."""
-        return tau_schedule(
-            iteration,
-            self.tau_start,
-            self.tau_min,
-            self.tau_anneal_rate,
-            self.tau_anneal_every,
-        )
+        hp = self.hparams
+        return tau_schedule(iteration, hp.tau_start, hp.tau_min, hp.tau_anneal_rate, hp.tau_anneal_every)
 
     def configure_optimizers(self):
         return [
@@ -127,13 +117,13 @@ class GumbelGAN(TextGANModule):
 
         with self.toggled_optimizer(d_opt):
             with torch.no_grad():
-                fake = self.generator(b, t, tau, self.straight_through)
+                fake = self.generator(b, t, tau, self.hparams.straight_through)
             d_loss = gan_discriminator_loss(self.discriminator(real), self.discriminator(fake))
             self.optimizer_step_with_clip(d_opt, d_loss)
 
         with self.toggled_optimizer(g_opt):
             g_loss = nonsaturating_generator_loss(
-                self.discriminator(self.generator(b, t, tau, self.straight_through))
+                self.discriminator(self.generator(b, t, tau, self.hparams.straight_through))
             )
             self.optimizer_step_with_clip(g_opt, g_loss)
         self.generator_iteration += 1

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
 from textgan.data.vocab import Vocabulary
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
@@ -21,7 +19,7 @@ class MLE(TextGANModule):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
         seq_len: int,
         epochs: NonNegativeInt = 120,
         optimizer: OptimizerFactory = adam(lr=0.01),

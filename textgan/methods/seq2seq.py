@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import torch
 
@@ -29,7 +28,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.decoding import DecodingSettings, decode
 from textgan.errors import ConfigError
 from textgan.losses import mle_loss
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 from textgan.rewards.dialogue import DULL_RESPONSES
@@ -58,7 +57,7 @@ class DialogueMethod(TextGANModule):
         self.eval_dialogues: list[list[list[str]]] = []  # the last evaluation's simulated dialogues
         self.eval_sample_table: tuple[tuple[str, ...], list[tuple[str, ...]]] | None = None
 
-    def build_generator(self, generator: Callable[..., torch.nn.Module]) -> torch.nn.Module:
+    def build_generator(self, generator: ModelFactory) -> torch.nn.Module:
         """Complete the `_partial_` model config with the vocabulary's size and special ids."""
         v = self.vocab
         return generator(vocab_size=len(v), pad_id=v.pad_id, eos_id=v.eos_id, bos_id=v.bos_id)
@@ -203,7 +202,7 @@ class Seq2SeqMLE(DialogueMethod):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
         seq_len: int,
         epochs: NonNegativeInt = 10,
         optimizer: OptimizerFactory = adam(lr=1e-3),

@@ -27,7 +27,6 @@ right after the G step, from the same G, as in the paper and code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -39,7 +38,7 @@ from textgan.loggers import log_row
 from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.adversarial import AdversarialTraining
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.models.cnn import CNNDiscriminator
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
@@ -72,8 +71,8 @@ class SeqGAN(AdversarialTraining, TextGANModule):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
-        discriminator: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
+        discriminator: ModelFactory,
         seq_len: int,
         g_pretrain_epochs: NonNegativeInt = 120,
         d_pretrain_rounds: NonNegativeInt = 50,
@@ -113,15 +112,9 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         self.reward = fast or self.discriminator.prob_real  # D(y) of eq. 4
         # D's logits in its updates (a bound method: a module attribute would be a second copy in the state dict)
         self.d_logits = fast.logits if fast else self.discriminator.__call__
+        # the delayed rollout network (None: rollouts sample from G); `hparams.rollout_policy` names the choice
         self.rollout_policy = copy.deepcopy(self.generator).requires_grad_(False) if rollout_policy == "delayed" \
             else None
-        self.g_pretrain_epochs, self.d_pretrain_rounds = g_pretrain_epochs, d_pretrain_rounds
-        self.adversarial_rounds = adversarial_rounds
-        self.g_steps, self.d_steps, self.d_epochs = g_steps, d_steps, d_epochs
-        self.num_rollouts, self.pg_baseline = num_rollouts, pg_baseline
-        self.rollout_update_rate, self.adv_batch_size = rollout_update_rate, adv_batch_size
-        self.num_negatives, self.reward_batch_size = num_negatives, reward_batch_size
-        self.max_d_batches, self.d_batch_size, self.d_pool_size = max_d_batches, d_batch_size, d_pool_size
         self.g_pretrain_optimizer, self.g_adv_optimizer = plain(g_pretrain_optimizer), plain(g_adv_optimizer)
         self.d_optimizer = plain(d_optimizer)
         self._pools: list[torch.Tensor] = []  # negatives of each D step of the round, [N, seq_len]
@@ -130,7 +123,8 @@ class SeqGAN(AdversarialTraining, TextGANModule):
 
     # ------------------------------------------------------------------ schedule
     def phase_epochs(self) -> tuple[int, ...]:
-        return self.g_pretrain_epochs, self.d_pretrain_rounds, self.adversarial_rounds
+        hp = self.hparams
+        return hp.g_pretrain_epochs, hp.d_pretrain_rounds, hp.adversarial_rounds
 
     def configure_optimizers(self):
         return [
@@ -144,7 +138,7 @@ class SeqGAN(AdversarialTraining, TextGANModule):
     def discriminator_pretraining_step(self, batch: torch.Tensor, batch_idx: int, d_opt) -> None:
         """Lines 4-5: negatives from the pre-trained G, then D trained on them (one pool per round)."""
         if batch_idx == 0:  # D pre-training's own x-axis (its rows carry no adversarial round)
-            self.log("progress/d_pretrain_round", float(self.current_epoch - self.g_pretrain_epochs))
+            self.log("progress/d_pretrain_round", float(self.current_epoch - self.hparams.g_pretrain_epochs))
         self.discriminator_round_step(batch_idx, 1, d_opt)
 
     def adversarial_step(self, batch: torch.Tensor, batch_idx: int, g_opt, d_opt) -> None:
@@ -154,10 +148,10 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         if batch_idx == 0:
             if self.rollout_policy is not None and self.adversarial_round == 0:
                 self.rollout_policy.load_state_dict(self.generator.state_dict())
-            for _ in range(self.g_steps):
+            for _ in range(self.hparams.g_steps):
                 self.adversarial_generator_step(g_opt)
             self.log("progress/adversarial_round", float(self.adversarial_round))
-        self.discriminator_round_step(batch_idx, self.d_steps, d_opt)
+        self.discriminator_round_step(batch_idx, self.hparams.d_steps, d_opt)
 
     def discriminator_round_step(self, batch_idx: int, num_pools: int, d_opt) -> None:
         """This batch's share of a round's D training: `num_pools` pools drawn from the current G at the round's
@@ -176,15 +170,16 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         """One policy-gradient step (lines 8-12): a batch Y ~ G, per-token rewards Q(y_<=t) from Monte Carlo
         rollouts (eq. 4), G updated along eq. 6; then line 18, as the delayed rollout policy's
         `rollout_update_rate` update towards G (`rollout_policy="current"` samples rollouts from G itself)."""
-        samples = self.generator.sample(self.adv_batch_size, self.seq_len)
+        hp = self.hparams
+        samples = self.generator.sample(hp.adv_batch_size, self.seq_len)
         with self.discriminator_mode(training=False):  # rewards without dropout
             rewards = mc_rewards(self.rollout_policy or self.generator, self.reward, samples,
-                                 self.num_rollouts, self.reward_batch_size)
+                                 hp.num_rollouts, hp.reward_batch_size)
         mask = token_mask(samples, self.vocab.pad_id)
-        loss = policy_gradient_loss(self.generator.log_probs(samples), rewards, mask, self.pg_baseline)
+        loss = policy_gradient_loss(self.generator.log_probs(samples), rewards, mask, hp.pg_baseline)
         self.optimizer_step_with_clip(opt, loss)
         if self.rollout_policy is not None:
-            update_rollout_policy(self.rollout_policy, self.generator, self.rollout_update_rate)
+            update_rollout_policy(self.rollout_policy, self.generator, hp.rollout_update_rate)
         mean_reward = rewards[:, -1].mean()
         # once per round: a row of its own (`log_row`), not repeated on the round's D rows; the bar shows it too
         log_row(self, {"train/g_pg_loss": loss.detach(), "train/mean_reward": mean_reward,
@@ -205,35 +200,35 @@ class SeqGAN(AdversarialTraining, TextGANModule):
     def draw_negative_pools(self, num_pools: int) -> None:
         """`num_pools` D pools: positives (all, or `d_pool_size` drawn afresh) and fresh negatives from the current
         G (`num_negatives`, default as many), with one random order of the pool's P + N examples per D epoch."""
-        real = self.positive_examples()
+        hp, real = self.hparams, self.positive_examples()
         self._pools, self._positives, self._orders = [], [], []
         for _ in range(num_pools):
-            pos = real if self.d_pool_size is None else \
-                real[torch.randperm(len(real))[: self.d_pool_size].to(real.device)]
-            neg = self.generate(self.num_negatives or len(pos)).to(self.device)
+            pos = real if hp.d_pool_size is None else \
+                real[torch.randperm(len(real))[: hp.d_pool_size].to(real.device)]
+            neg = self.generate(hp.num_negatives or len(pos)).to(self.device)
             self._positives.append(pos.to(self.device))
             self._pools.append(neg)
             n = len(pos) + len(neg)
-            self._orders.append([torch.randperm(n, device=self.device) for _ in range(self.d_epochs)])
+            self._orders.append([torch.randperm(n, device=self.device) for _ in range(hp.d_epochs)])
 
     def d_batches_per_epoch(self) -> int:
         """Mixed batches per D epoch of one pool: ceil((P + N) / d_batch_size), at most `max_d_batches`."""
-        n = len(self._positives[0]) + len(self._pools[0])
-        full = -(-n // self.d_batch_size)
-        return full if self.max_d_batches is None else min(full, self.max_d_batches)
+        hp, n = self.hparams, len(self._positives[0]) + len(self._pools[0])
+        full = -(-n // hp.d_batch_size)
+        return full if hp.max_d_batches is None else min(full, hp.max_d_batches)
 
     def num_d_updates(self) -> int:
         """D updates of this round: pools x `d_epochs` x batches per D epoch (none with `d_steps=0`)."""
-        return len(self._pools) * self.d_epochs * self.d_batches_per_epoch() if self._pools else 0
+        return len(self._pools) * self.hparams.d_epochs * self.d_batches_per_epoch() if self._pools else 0
 
     def d_batch(self, update: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokens `[<= d_batch_size, seq_len]` and labels (1 real, 0 generated) of D update number `update` of the
         round: pool by pool, epoch by epoch, batch by batch, as the authors' loops."""
-        per_epoch = self.d_batches_per_epoch()
-        pool, rest = divmod(update, self.d_epochs * per_epoch)
+        per_epoch, size = self.d_batches_per_epoch(), self.hparams.d_batch_size
+        pool, rest = divmod(update, self.hparams.d_epochs * per_epoch)
         epoch, batch = divmod(rest, per_epoch)
         pos, neg = self._positives[pool], self._pools[pool]
-        idx = self._orders[pool][epoch][batch * self.d_batch_size:(batch + 1) * self.d_batch_size]
+        idx = self._orders[pool][epoch][batch * size:(batch + 1) * size]
         is_real = idx < len(pos)
         tokens = torch.where(is_real[:, None], pos[idx.clamp(max=len(pos) - 1)],
                              neg[(idx - len(pos)).clamp(min=0)])

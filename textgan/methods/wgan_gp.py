@@ -26,14 +26,12 @@ NLL-test is not computed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
 from textgan.data.vocab import Vocabulary
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
-from textgan.methods.base import TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
 
@@ -57,8 +55,8 @@ class WGANGP(TextGANModule):
     def __init__(
         self,
         vocab: Vocabulary,
-        generator: Callable[..., torch.nn.Module],
-        critic: Callable[..., torch.nn.Module],
+        generator: ModelFactory,
+        critic: ModelFactory,
         seq_len: int,
         epochs: NonNegativeInt = 100,
         critic_steps: PositiveInt = 10,
@@ -75,14 +73,13 @@ class WGANGP(TextGANModule):
                                   logger=False)
         self.generator = generator(vocab_size=len(vocab), seq_len=seq_len)
         self.critic = critic(vocab_size=len(vocab), seq_len=seq_len)
-        self.epochs, self.critic_steps, self.gp_weight = epochs, critic_steps, gp_weight
         self.g_optimizer, self.critic_optimizer = plain(g_optimizer), plain(critic_optimizer)
         self.register_buffer("critic_step_count", torch.zeros((), dtype=torch.long))
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
         self._host_critic_steps: int | None = None  # host copy of critic_step_count (read once, then counted)
 
     def phase_epochs(self) -> tuple[int, ...]:
-        return (self.epochs,)
+        return (self.hparams.epochs,)
 
     def configure_optimizers(self):
         return [
@@ -108,7 +105,7 @@ class WGANGP(TextGANModule):
         if self._host_critic_steps is None:  # once per fit / restore: the buffer lives on the device
             self._host_critic_steps = int(self.critic_step_count) - 1
         self._host_critic_steps += 1  # its host-side copy, so the rhythm costs no device-to-host read per batch
-        if self._host_critic_steps % self.critic_steps == 0:
+        if self._host_critic_steps % self.hparams.critic_steps == 0:
             self.generator_step(len(batch), g_opt)
             self.generator_iteration += 1
         self.log("progress/generator_iteration", self.generator_iteration.float())
@@ -120,8 +117,9 @@ class WGANGP(TextGANModule):
         with self.toggled_optimizer(opt):
             w_loss = wasserstein_critic_loss(self.critic(real), self.critic(fake))
             penalty = gradient_penalty(self.critic, real, fake)
-            self.optimizer_step_with_clip(opt, w_loss + self.gp_weight * penalty, clip=0.0)
-        self.log("train/critic_loss", (w_loss + self.gp_weight * penalty).detach(), prog_bar=True)
+            loss = w_loss + self.hparams.gp_weight * penalty
+            self.optimizer_step_with_clip(opt, loss, clip=0.0)
+        self.log("train/critic_loss", loss.detach(), prog_bar=True)
         self.log("train/wasserstein_estimate", -w_loss.detach(), prog_bar=True)
         self.log("train/gradient_penalty", penalty.detach())
 

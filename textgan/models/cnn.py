@@ -74,13 +74,13 @@ class CNNDiscriminator(nn.Module):
     def prob_real(self, tokens: torch.Tensor) -> torch.Tensor:
         """`D(y)`: the probability that each sequence of `tokens` `[batch, seq_len]` is real, `[batch]` float32.
         This is SeqGAN's reward."""
-        return real_probability(self(tokens))
+        return self.real_probability(self(tokens))
+
+    @staticmethod
+    def real_probability(logits: torch.Tensor) -> torch.Tensor:
+        """`softmax(logits)[:, 1]` in float32: the probability of "real" from D's logits `[n, 2]` -> `[n]`."""
+        return torch.softmax(logits.float(), dim=-1)[:, 1]
 
     def l2_penalty(self) -> torch.Tensor:
         """`l2_reg * (|W|^2 + |b|^2) / 2` on the output layer, as SeqGAN's `tf.nn.l2_loss`."""
         return self.l2_reg * 0.5 * (self.output.weight.pow(2).sum() + self.output.bias.pow(2).sum())
-
-
-def real_probability(logits: torch.Tensor) -> torch.Tensor:
-    """`softmax(logits)[:, 1]` in float32: the probability of "real" from D's logits `[n, 2]` -> `[n]`."""
-    return torch.softmax(logits.float(), dim=-1)[:, 1]

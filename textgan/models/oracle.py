@@ -4,19 +4,16 @@ An LSTM plays the role of the real data distribution: it generates the training 
 samples (NLL-oracle). Both are an `LSTMGenerator` with frozen weights:
 
 - `build_oracle(seed)`: textgan's seeded oracle, every parameter drawn from N(0, 1) (no download).
-- `load_seqgan_oracle(path)`: the authors' published oracle (`save/target_params_py3.pkl` of
-  github.com/LantaoYu/SeqGAN), read with a numpy-only unpickler and mapped onto `nn.LSTM` by
-  `seqgan_oracle_from_arrays`.
+- `seqgan_oracle_from_arrays(arrays)`: the authors' published oracle (`save/target_params_py3.pkl` of
+  github.com/LantaoYu/SeqGAN) from its 15 arrays, mapped onto `nn.LSTM`. Reading the file is the data's job
+  (`textgan.data.oracle.load_seqgan_oracle`, a numpy-only unpickler).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 
-from textgan.data.numpy_pickle import load_numpy_pickle
 from textgan.models.lstm import LSTMGenerator
 
 # shapes of the authors' 15 arrays for vocabulary V, embedding E, hidden H (their `target_lstm.py`)
@@ -69,8 +66,3 @@ def seqgan_oracle_from_arrays(arrays: list[np.ndarray]) -> LSTMGenerator:
         oracle.output.bias.copy_(a["bo"])
     oracle.requires_grad_(False)
     return oracle.eval()
-
-
-def load_seqgan_oracle(path: str | os.PathLike) -> LSTMGenerator:
-    """The authors' oracle from `target_params_py3.pkl` (numpy-only unpickler: nothing in the file is executed)."""
-    return seqgan_oracle_from_arrays(load_numpy_pickle(path))

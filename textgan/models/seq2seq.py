@@ -16,9 +16,10 @@ Padding masks: attention scores at `<pad>` context positions are -inf, so the we
 tokens. Responses follow the data convention (tokens, `<eos>`, `<pad>`).
 
 `Seq2Seq.bind(context)` returns a `ContextPolicy`: the decoder conditioned on one batch of contexts, a
-`textgan.policy.BoundPolicy` that `textgan.rollout.mc_rewards` and `textgan.decoding` step through. Its decoder
-state carries, beside the LSTM state, the row of the bound context each state belongs to, so selecting rows of
-states keeps them aligned with the memory.
+`textgan.policy.BoundPolicy` that `textgan.rollout.mc_rewards` and `textgan.decoding` step through (responses:
+`textgan.decoding.decode(model.bind(context), max_len, "greedy")`). Its decoder state carries, beside the LSTM
+state, the row of the bound context each state belongs to, so selecting rows of states keeps them aligned with
+the memory.
 """
 
 from __future__ import annotations
@@ -185,14 +186,6 @@ class Seq2Seq(nn.Module):
     def bind(self, context: torch.Tensor) -> ContextPolicy:
         """The decoder conditioned on `context` `[batch, src_len]` (encoded once)."""
         return ContextPolicy(self, context)
-
-    @torch.no_grad()
-    def sample(self, context: torch.Tensor, max_len: int, decode: str = "sample", **kwargs) -> torch.Tensor:
-        """Responses `[batch, max_len]` for `context` (`decode`: greedy | sample | beam; see
-        `textgan.decoding`)."""
-        from textgan.decoding import decode as run_decode
-
-        return run_decode(self.bind(context), max_len, decode, **kwargs)
 
 
 class ContextPolicy:
