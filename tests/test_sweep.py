@@ -75,7 +75,7 @@ def test_a_method_by_seed_sweep_is_one_folder_and_one_report(tmp_path, capsys):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1",
            "TEXTGAN_CACHE": str(tmp_path / "cache"),
            "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    cmd = [sys.executable, str(REPO / "run.py"), "-m", "method=mle,seqgan", "seed=1,2", "debug=smoke", "logger=csv",
+    cmd = [sys.executable, str(REPO / "run.py"), "-m", "experiment=smoke_mle,smoke_seqgan", "seed=1,2", "logger=csv",
            "num_threads=1"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -84,7 +84,7 @@ def test_a_method_by_seed_sweep_is_one_folder_and_one_report(tmp_path, capsys):
     assert [p.name for p in (tmp_path / "multirun").iterdir()] == ["sweep"]
     (sweep,) = (tmp_path / "multirun" / "sweep").iterdir()
     jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
-    assert jobs == [f"{n}_debug=smoke,method={m},seed={s}"
+    assert jobs == [f"{n}_experiment=smoke_{m},seed={s}"
                     for n, (m, s) in enumerate([("mle", 1), ("mle", 2), ("seqgan", 1), ("seqgan", 2)])]
 
     found = {j.path.name: j for j in find_jobs(sweep)}
