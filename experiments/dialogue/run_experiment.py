@@ -35,11 +35,11 @@ NAMES = {"mle": "MLE", "adver_reinforce": "Adver-Reinforce", "adver_regs": "Adve
 
 
 def quick_config(cfg: dict) -> dict:
-    """The same pipeline at toy size on chatterbot_en (debug=smoke sizes)."""
+    """The same pipeline on chatterbot_en, 2 batches per epoch (debug=smoke: a few batches, CSV, CPU)."""
     common = [o for o in cfg["common"] if not o.startswith("data.")]
     common += ["data.corpus=chatterbot_en", "debug=smoke"]
     runs = {name: [o for o in over if not o.startswith(("+trainer.limit", "method.epochs"))]
-            + ["+trainer.limit_train_batches=2", *(["method.epochs=1"] if name == "mle" else [])]
+            + ["trainer.limit_train_batches=2", *(["method.epochs=1"] if name == "mle" else [])]
             for name, over in cfg["runs"].items()}
     ev = dict(cfg["evaluation"], test_pairs=16, evaluator_pairs=64, evaluator_epochs=1, num_samples=3)
     return dict(cfg, common=common, runs=runs, evaluation=ev)
