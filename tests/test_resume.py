@@ -246,7 +246,7 @@ def test_run_py_requeue_with_a_truncated_last_ckpt_resumes_the_previous_one(tmp_
     first = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "ckpt_path=last: no earlier run of this configuration" in first.stdout + first.stderr
-    (run,) = (tmp_path / "outputs" / "mle_oracle").iterdir()
+    (run,) = (tmp_path / "outputs" / "mle_oracle_toy").iterdir()
     last = run.resolve() / "checkpoints" / "last.ckpt"
     _truncate(last)
 
@@ -258,7 +258,7 @@ def test_run_py_requeue_with_a_truncated_last_ckpt_resumes_the_previous_one(tmp_
     assert len(fallback) == 1 and str(last) in fallback[0]
     assert f"resuming {last.with_name('last.prev.ckpt')} (epoch 1, global step 8)" in out
     assert "equals this run's in every setting that changes what is computed" in out
-    assert len(list((tmp_path / "outputs" / "mle_oracle").iterdir())) == 2  # the requeued run got its own dir
+    assert len(list((tmp_path / "outputs" / "mle_oracle_toy").iterdir())) == 2  # the requeued run got its own dir
 
 
 # ------------------------------------------------------------------ every method: crash, resume in place, same run
