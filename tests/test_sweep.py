@@ -1,7 +1,7 @@
 """One sweep = one folder, one W&B group, one report: a real `run.py -m experiment=smoke_mle,smoke_seqgan seed=1,2`
-writes its four jobs into `multirun/<sweep_name>/<time>_<id>/<num>_<overrides>` and `textgan.report` reads them back with the jobs'
-own values; a folder mixing sweeps is refused in one line (`conf/hydra/default.yaml`, `textgan/run_dir.py`,
-`textgan/report.py`)."""
+writes its four jobs into `multirun/<sweep_name>/<time>_<id>/<num>_<overrides>` and `textgan.report` reads them
+back with the jobs' own values; a folder mixing sweeps is refused in one line (`conf/hydra/default.yaml`,
+`textgan/run_dir.py`, `textgan/report.py`)."""
 
 from __future__ import annotations
 
