@@ -6,9 +6,9 @@
 Four parts, each in subprocesses with a timeout (a hung kernel, compiler or NCCL rendezvous costs its part, never
 the check), inside one overall budget (`--budget`, seconds); they run in the order smoke, ddp, rollout, schedule:
 
-1. `smoke`: every method's `debug=smoke` run, end to end through `run.py`, with `trainer=gpu` (bf16-mixed) and
-   with `trainer.precision=32-true`: pass/fail (exit status 0 and a finite `val/*` value in its metrics.csv) and
-   wall time per run (`--jobs` runs at a time).
+1. `smoke`: every method's smoke preset (`experiment=smoke_<method>`), end to end through `run.py`, with
+   `trainer=gpu` (bf16-mixed) and with `trainer.precision=32-true`: pass/fail (exit status 0 and a finite `val/*`
+   value in its metrics.csv) and wall time per run (`--jobs` runs at a time).
 2. `rollout`: `textgan.rollout.mc_rewards` at SeqGAN's setting (vocabulary 5000, length 20, 16 rollouts, the
    paper's CNN discriminator) at batch 64, 256 and 1024: fp32, bf16 autocast, and with the discriminator under
    `torch.compile` (fp32 and bf16), against the per-prefix reference loop `mc_rewards_loop` on the same card;
@@ -71,20 +71,20 @@ CPU_SLACK = 3  # the dry run shares small CPUs with other work (CI): generous li
 RUN_LIMIT = 90  # one job of a run.py process
 COMPILE_RESERVE_S = 60  # a torch.compile variant starts only with this much of its part's time left
 
-# method -> the data of its smoke run; nothing is downloaded (oracle and cfg data are generated, the dialogue
-# methods read a pairs file this script writes)
+# method -> the data of its smoke run beyond its preset's (conf/experiment/smoke_<method>.yaml); nothing is
+# downloaded (oracle and cfg data are generated, the dialogue methods read a pairs file this script writes)
 SMOKE_DATA = {
-    "mle": ["data=oracle"],
-    "seqgan": ["data=oracle"],
-    "wgan_gp": ["data=oracle"],
-    "gumbel_gan": ["data=cfg"],
-    "seq2seq": ["data=dialogue", "data.corpus=file", "data.path={pairs}", "data.root={work}/dialogue"],
-    "dialogue_seqgan": ["data=dialogue", "data.corpus=file", "data.path={pairs}", "data.root={work}/dialogue"],
+    "mle": [],
+    "seqgan": [],
+    "wgan_gp": [],
+    "gumbel_gan": [],
+    "seq2seq": ["data.corpus=file", "data.path={pairs}", "data.root={work}/dialogue"],
+    "dialogue_seqgan": ["data.corpus=file", "data.path={pairs}", "data.root={work}/dialogue"],
 }
 PRECISIONS = ("bf16-mixed", "32-true")
 # --tiny runs: every phase still runs, on fewer batches, without the test loop; one thread per process (on a small
 # shared CPU, two spinning OpenMP threads per process made a toy rollout ~50x slower than one)
-TINY_RUN = ["test=false", "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1", "num_threads=1"]
+TINY_RUN = ["test=false", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "num_threads=1"]
 
 # Dense (no structured sparsity) peak TFLOP/s from NVIDIA's data sheets: bf16 on tensor cores, fp32 on CUDA
 # cores (what PyTorch's float32 matmuls use unless TF32 is allowed; `tf32` listed for reference). Matched by
@@ -177,7 +177,7 @@ def peak_for(name: str) -> dict | None:
 def smoke_command(method: str, device: str, work: Path, sweep_dir: Path, tiny: bool) -> list[str]:
     """One `run.py -m` process per method: its jobs are the precisions (one import and CUDA start-up per method)."""
     data = [a.format(pairs=work / "pairs.tsv", work=work) for a in SMOKE_DATA[method]]
-    cmd = [sys.executable, str(ROOT / "run.py"), "-m", f"method={method}", *data, "debug=smoke", "trainer=gpu",
+    cmd = [sys.executable, str(ROOT / "run.py"), "-m", f"experiment=smoke_{method}", *data, "trainer=gpu",
            f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}", f"trainer.precision={','.join(PRECISIONS)}",
            "logger=csv", "callbacks.progress_bar=null", f"hydra.sweep.dir={sweep_dir}",
            "hydra.sweep.subdir=${hydra.job.num}"]
@@ -270,7 +270,7 @@ def _last_error(output: str) -> str:
 
 def part_ddp(args, work: Path, deadline: float) -> dict:
     run_dir = work / "ddp"
-    cmd = [sys.executable, str(ROOT / "run.py"), "method=mle", "data=oracle", "debug=smoke", "trainer=ddp",
+    cmd = [sys.executable, str(ROOT / "run.py"), "experiment=smoke_mle", "trainer=ddp",
            "trainer.devices=1", f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}", "logger=csv",
            "callbacks.progress_bar=null", f"hydra.run.dir={run_dir}"]
     if args.tiny:
@@ -668,7 +668,7 @@ def markdown(report: dict) -> str:
               ""]
     if "smoke" in parts:
         sm = parts["smoke"]
-        lines += [f"## 1. Smoke runs (`debug=smoke`): {sm['status']}", ""]
+        lines += [f"## 1. Smoke runs (`experiment=smoke_<method>`): {sm['status']}", ""]
         if "runs" in sm:
             lines += [f"{sm['passed']}/{sm['total']} passed in {sm['wall_s']:.0f} s; one `run.py -m` process per "
                       f"method (its jobs: the precisions), {sm['processes_at_a_time']} processes at a time. Job wall "

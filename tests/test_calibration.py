@@ -89,7 +89,7 @@ def test_report_writes_the_calibrated_table_of_a_sweep(tmp_path):
         (job / "csv" / "metrics.csv").write_text("epoch,val/epoch,val/nll_oracle\n0,0,9.0\n")
         (job / "checkpoints").mkdir()
         for stem, model_seed in (("end_g_pretrain", 10 + num), ("last", 20 + num)):
-            path, _, dm = _checkpoint(tmp_path, f"{stem}{num}", ["data=oracle"], seed=model_seed)
+            path, _, dm = _checkpoint(tmp_path, f"{stem}{num}", ["data=oracle_toy"], seed=model_seed)
             path.rename(job / "checkpoints" / f"{stem}.ckpt")
     paper = tmp_path / "paper.yaml"
     paper.write_text("metric: NLL-oracle\nrows: {MLE: 9.038, SeqGAN: 8.736}\n")

@@ -24,7 +24,7 @@ def tiny_ckpt(tmp_path_factory):
     if shared_data_dir() is None:
         pytest.skip("TEXTGAN_DATA is not set: the tiny checkpoint is trained on the shared chatterbot corpus")
     out = tmp_path_factory.mktemp("chat")
-    train(compose_config(["method=seq2seq", "data=dialogue", "data.corpus=chatterbot_en", "debug=smoke",
+    train(compose_config(["experiment=smoke_seq2seq",
                           "method.epochs=1", "test=false"], out))
     return out / "checkpoints" / "last.ckpt"
 

@@ -45,10 +45,10 @@ def test_valid_command_lines_pass():
 
 
 def test_validate_composed_config(tmp_path):
-    cfg = compose_config(["method=mle", "debug=smoke", "+callbacks.samples.num_sampels=3"], tmp_path)
+    cfg = compose_config(["experiment=smoke_mle", "+callbacks.samples.num_sampels=3"], tmp_path)
     with pytest.raises(ConfigError, match=r"unknown key 'callbacks.samples.num_sampels' .*did you mean num_samples"):
         validate_config(cfg)
-    validate_config(compose_config(["method=mle", "debug=smoke"], tmp_path))
+    validate_config(compose_config(["experiment=smoke_mle"], tmp_path))
 
 
 @pytest.mark.parametrize("search, method", [("seqgan_optuna", "seqgan"), ("wgan_optuna", "wgan_gp")])
@@ -79,7 +79,7 @@ def test_slurm_launcher_example_composes(tmp_path):
 def test_missing_checkpoint_file_is_a_config_error(tmp_path):
     from textgan.train import train
 
-    cfg = compose_config(["method=mle", "debug=smoke", f"ckpt_path={tmp_path}/nowhere.ckpt"], tmp_path / "run")
+    cfg = compose_config(["experiment=smoke_mle", f"ckpt_path={tmp_path}/nowhere.ckpt"], tmp_path / "run")
     with pytest.raises(ConfigError, match="nowhere.ckpt: no such checkpoint file"):
         train(cfg)
 
@@ -87,11 +87,11 @@ def test_missing_checkpoint_file_is_a_config_error(tmp_path):
 def test_partial_and_nested_targets_are_checked_against_their_callable(tmp_path):
     # a `_partial_` node (an optimizer a method completes with its parameters) is checked like any `_target_` node
     adam = "{_target_: torch.optim.Adam, _partial_: true, lrr: 0.1}"
-    cfg = compose_config(["method=mle", "debug=smoke", f"+callbacks.optimizer={adam}"], tmp_path)
+    cfg = compose_config(["experiment=smoke_mle", f"+callbacks.optimizer={adam}"], tmp_path)
     with pytest.raises(ConfigError, match=r"unknown key 'callbacks.optimizer.lrr' for torch.optim.Adam "
                                           r"\(did you mean lr\?\)"):
         validate_config(cfg)
-    cfg = compose_config(["method=mle", "debug=smoke", "+callbacks.nowhere={_target_: textgan.no_such.Thing}"],
+    cfg = compose_config(["experiment=smoke_mle", "+callbacks.nowhere={_target_: textgan.no_such.Thing}"],
                          tmp_path)
     with pytest.raises(ConfigError, match=r"^callbacks.nowhere._target_: cannot import 'textgan.no_such.Thing'"):
         validate_config(cfg)

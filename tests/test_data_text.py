@@ -115,7 +115,7 @@ def test_text_file_errors(tmp_path):
 
 
 def test_run_logs_bleu_self_bleu_and_perplexity(tmp_path):
-    """`data=text_file ... debug=smoke` trains, evaluates and logs the BLEU family under stable names."""
+    """`experiment=smoke_mle data=text_file ...` trains, evaluates and logs the BLEU family under stable names."""
     import csv
 
     from tests.conftest import compose_config
@@ -126,8 +126,8 @@ def test_run_logs_bleu_self_bleu_and_perplexity(tmp_path):
     words = "the a cat dog sat ran on under mat log".split()
     lines = [" ".join(rng.choices(words, k=rng.randint(3, 7))) for _ in range(300)]
     corpus.write_text("\n".join(lines) + "\n")
-    cfg = compose_config(["method=mle", "data=text_file", f"data.path={corpus}", "data.seq_len=8",
-                          "metrics.bleu.ns=[2,3]", "metrics.self_bleu.ns=[2]", "debug=smoke"], tmp_path / "run")
+    cfg = compose_config(["experiment=smoke_mle", "data=text_file", f"data.path={corpus}", "data.seq_len=8",
+                          "metrics.bleu.ns=[2,3]", "metrics.self_bleu.ns=[2]"], tmp_path / "run")
     assert cfg.optimized_metric == "val/nll_test"
     train(cfg)
     rows = list(csv.DictReader(open(next((tmp_path / "run").rglob("metrics.csv")))))

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import REPO, read_metrics
 
-COMMON = ["method=mle", "debug=smoke", "method.optimizer.lr=0.0", "method.epochs=1", "method.num_eval_samples=2048",
+COMMON = ["experiment=smoke_mle", "method.optimizer.lr=0.0", "method.epochs=1", "method.num_eval_samples=2048",
           "num_threads=1", "logger=csv", "seed=11"]
 
 

@@ -1,7 +1,7 @@
 """The RL chatbot (Li et al. 2016): each reward against a hand computation; the batched simulation alternates
 speakers and feeds the right context window; the curricula; gradients reach the policy only; the paper's
-distinct-n; simulated dialogue length; dialogues rebuilt from pairs (context_turns, backward); debug=smoke runs
-every phase, seeded runs are identical and a checkpoint resumes in its phase."""
+distinct-n; simulated dialogue length; dialogues rebuilt from pairs (context_turns, backward);
+`experiment=smoke_dialogue_rl` runs every phase, seeded runs are identical and a checkpoint resumes in its phase."""
 
 import math
 
@@ -281,7 +281,7 @@ def test_dialogues_are_rebuilt_and_windowed(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- end to end
-SMOKE = ["method=dialogue_rl", "data=dialogue", "data.corpus=chatterbot_en", "debug=smoke",
+SMOKE = ["experiment=smoke_dialogue_rl",
          "data.max_train_pairs=64", "method.simulation.inputs=4"]
 
 

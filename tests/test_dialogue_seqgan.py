@@ -1,6 +1,6 @@
 """Adversarial dialogue (Li et al. 2017): REGS rewards keep the response prefix and the right context;
 Adver-Reinforce gives the whole-response reward everywhere; the running-mean baseline; teacher forcing gives a
-gradient on the human response; AdverSuc's evaluator; debug=smoke runs seq2seq and dialogue_seqgan (both
+gradient on the human response; AdverSuc's evaluator; the smoke presets run seq2seq and dialogue_seqgan (both
 rewards) on chatterbot data, and a seq2seq checkpoint starts dialogue_seqgan."""
 
 import csv
@@ -152,7 +152,7 @@ def _metrics(out) -> dict[str, list[float]]:
     return {k: [float(r[k]) for r in rows if r.get(k)] for k in rows[0]}
 
 
-SMOKE = ["data=dialogue", "data.corpus=chatterbot_en", "debug=smoke"]
+SMOKE = ["data=dialogue", "data.corpus=chatterbot_en"]
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def seq2seq_run(tmp_path_factory, request):
     if shared_data_dir() is None:
         pytest.skip("TEXTGAN_DATA is not set: the dialogue smoke runs read the shared chatterbot corpus")
     out = tmp_path_factory.mktemp("seq2seq")
-    train(compose_config(["method=seq2seq", *SMOKE], out))
+    train(compose_config(["experiment=smoke_seq2seq", *SMOKE], out))
     return out
 
 
@@ -177,7 +177,7 @@ def test_smoke_seq2seq_on_chatterbot(seq2seq_run):
 
 @pytest.mark.parametrize("reward", ["regs", "sequence"])
 def test_smoke_dialogue_seqgan_on_chatterbot(reward, tmp_path, seq2seq_run):
-    train(compose_config(["method=dialogue_seqgan", f"method.reward={reward}", *SMOKE], tmp_path))
+    train(compose_config(["experiment=smoke_dialogue_seqgan", f"method.reward={reward}", *SMOKE], tmp_path))
     m = _metrics(tmp_path)
     assert {int(p) for p in m["progress/phase"]} == {0, 1, 2}
     names = ("train/g_pg_loss", "train/d_loss", "train/g_teacher_forcing_loss", "val/bleu2", "test/avg_len")
@@ -188,7 +188,7 @@ def test_smoke_dialogue_seqgan_on_chatterbot(reward, tmp_path, seq2seq_run):
 
 def test_seq2seq_checkpoint_starts_dialogue_seqgan(tmp_path, seq2seq_run):
     ckpt = seq2seq_run / "checkpoints" / "last.ckpt"
-    train(compose_config(["method=dialogue_seqgan", *SMOKE, "method.g_pretrain_epochs=0",
+    train(compose_config(["experiment=smoke_dialogue_seqgan", *SMOKE, "method.g_pretrain_epochs=0",
                           "method.adversarial_epochs=0", f"method.pretrained_ckpt={ckpt}", "test=false"],
                          tmp_path))
     pre = torch.load(ckpt, weights_only=True)["state_dict"]

@@ -33,7 +33,7 @@ NEW_SIMULATION = SimulationSettings(inputs=7, max_turns=3, dull_responses=("w0 w
 
 
 def _method_cfg(method: str, tmp_path) -> dict:
-    cfg = compose_config([f"method={method}", "data=dialogue", "debug=smoke", "data.seq_len=6"], tmp_path)
+    cfg = compose_config([f"experiment=smoke_{method}", "data.seq_len=6"], tmp_path)
     return OmegaConf.to_container(cfg.method, resolve=True)
 
 
@@ -121,8 +121,8 @@ def test_a_checkpoint_holds_the_settings_as_plain_dicts(tmp_path, request):
     request.getfixturevalue("real_data_dir")  # skips without TEXTGAN_DATA
     from textgan.train import train
 
-    train(compose_config(["method=seq2seq", "data=dialogue", "data.corpus=chatterbot_en", "debug=smoke",
-                          "method.epochs=1", "test=false", "method.decoding.beam_size=2"], tmp_path))
+    train(compose_config(["experiment=smoke_seq2seq", "method.epochs=1", "test=false", "method.decoding.beam_size=2"],
+                         tmp_path))
     hparams = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
     assert hparams["decoding"] == {"decode": "greedy", "beam_size": 2, "length_penalty": 0.0, "temperature": 1.0,
                                    "top_k": 0, "top_p": 1.0}

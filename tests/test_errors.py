@@ -129,7 +129,7 @@ def test_devices_that_do_not_exist_stop_train_before_data_is_built(overrides, me
     if "trainer.devices=2" in overrides and CORES < 2:
         pytest.skip("needs 2 CPU cores")
     cache = tmp_path / "cache"
-    cfg = compose_config(["method=mle", "debug=smoke", *overrides, f"data.cache_dir={cache}"], tmp_path / "run")
+    cfg = compose_config(["experiment=smoke_mle", *overrides, f"data.cache_dir={cache}"], tmp_path / "run")
     with pytest.raises(ConfigError) as info:
         train(cfg)
     assert message in str(info.value) and "\n" not in str(info.value)
@@ -263,7 +263,7 @@ class Blowup(pl.Callback):
 def test_huge_nll_logs_inf_perplexity_and_the_run_finishes(tmp_path):
     from textgan.train import train
 
-    cfg = compose_config(["method=mle", "debug=smoke", "method.epochs=1", "test=false",
+    cfg = compose_config(["experiment=smoke_mle", "method.epochs=1", "test=false",
                           "+callbacks.blowup._target_=test_errors.Blowup"], tmp_path)
     train(cfg)
     metrics = read_metrics(tmp_path)
@@ -276,7 +276,7 @@ def _mle_checkpoint(tmp_path: Path) -> tuple[Path, object]:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    cfg = compose_config(["method=mle", "debug=smoke"], tmp_path / "mle")
+    cfg = compose_config(["experiment=smoke_mle"], tmp_path / "mle")
     data = instantiate(cfg.data)
     data.setup("fit")
     method = instantiate(cfg.method, vocab=data.vocab)
@@ -291,19 +291,19 @@ def test_checkpoint_of_another_method_or_size_is_refused_naming_it(tmp_path):
     from hydra.utils import instantiate
 
     path, vocab = _mle_checkpoint(tmp_path)
-    seqgan = instantiate(compose_config(["method=seqgan", "debug=smoke"], tmp_path / "s").method, vocab=vocab)
+    seqgan = instantiate(compose_config(["experiment=smoke_seqgan"], tmp_path / "s").method, vocab=vocab)
     with pytest.raises(ConfigError, match=r"holds weights of method=mle that do not fit this run's SeqGAN \(missing "
                                           r"discriminator\.embedding\.weight, .*; resume it with method=mle"):
         check_checkpoint(seqgan, path)
-    smaller = instantiate(compose_config(["method=mle", "debug=smoke", "method.generator.hidden_dim=16"],
+    smaller = instantiate(compose_config(["experiment=smoke_mle", "method.generator.hidden_dim=16"],
                                          tmp_path / "m").method, vocab=vocab)
     with pytest.raises(ConfigError, match=r"\(other shapes: generator\.lstm\.weight_ih_l0, .*generator\.hidden_dim"
                                           r"=32"):
         check_checkpoint(smaller, path)
-    same = instantiate(compose_config(["method=mle", "debug=smoke"], tmp_path / "m2").method, vocab=vocab)
+    same = instantiate(compose_config(["experiment=smoke_mle"], tmp_path / "m2").method, vocab=vocab)
     check_checkpoint(same, path)  # fits: no error
     other_vocab = Vocabulary.from_state_dict({**vocab.state_dict(), "itos": [*vocab.itos[:-1], "zebra"]})
-    other = instantiate(compose_config(["method=mle", "debug=smoke"], tmp_path / "m3").method, vocab=other_vocab)
+    other = instantiate(compose_config(["experiment=smoke_mle"], tmp_path / "m3").method, vocab=other_vocab)
     with pytest.raises(VocabularyMismatchError, match="Load the checkpoint with the same data config") as info:
         check_checkpoint(other, path)
     assert errors.user_message(info.value).count("vocabulary mismatch") == 1  # a UserError: one line
@@ -380,12 +380,12 @@ def test_cli_run_py_bad_corpus_and_foreign_checkpoint_inside_the_job(tmp_path, f
     before = _snapshot(finished_run)
     corpus = tmp_path / "mine.txt"
     corpus.write_bytes(b"one two\nthree\x00four\n")
-    proc = _cli(["run.py", "method=mle", "data=text_file", f"data.path={corpus}", "debug=smoke", "logger=csv",
+    proc = _cli(["run.py", "experiment=smoke_mle", "data=text_file", f"data.path={corpus}", "logger=csv",
                  f"hydra.run.dir={finished_run.parent / 'a'}"], tmp_path)
     _assert_one_line(proc.stderr, proc.returncode, f"corpus file {corpus} holds NUL bytes (byte 13, line 2)")
     assert "delete" not in proc.stderr
     ckpt, _ = _mle_checkpoint(tmp_path)
-    proc = _cli(["run.py", "method=seqgan", "debug=smoke", "logger=csv", f"ckpt_path={ckpt}",
+    proc = _cli(["run.py", "experiment=smoke_seqgan", "logger=csv", f"ckpt_path={ckpt}",
                  f"hydra.run.dir={finished_run.parent / 'b'}"], tmp_path)
     _assert_one_line(proc.stderr, proc.returncode, "holds weights of method=mle that do not fit this run's SeqGAN")
     assert not (finished_run.parent / "b" / "checkpoints" / "last.ckpt").exists()

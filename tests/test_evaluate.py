@@ -87,7 +87,7 @@ def _checkpoint(tmp_path, name: str, overrides: list[str], seed: int):
     returns (path, method, datamodule)."""
     from hydra.utils import instantiate
 
-    cfg = compose_config(["method=mle", "debug=smoke", *overrides], tmp_path / f"run_{name}")
+    cfg = compose_config(["experiment=smoke_mle", *overrides], tmp_path / f"run_{name}")
     method_cfg = OmegaConf.to_container(cfg.method, resolve=True)
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     dm = build_datamodule(data_cfg)
@@ -106,8 +106,8 @@ def _rows(path):
 
 
 def test_oracle_plane_csv_and_png(tmp_path):
-    a, method_a, dm = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
-    b, _, _ = _checkpoint(tmp_path, "b", ["data=oracle"], seed=2)
+    a, method_a, dm = _checkpoint(tmp_path, "a", ["data=oracle_toy"], seed=1)
+    b, _, _ = _checkpoint(tmp_path, "b", ["data=oracle_toy"], seed=2)
     out = tmp_path / "qd"
     assert main([f"ckpts=[{a},{b}]", "labels=[mle,other]", "temperatures=[0.5,1.0]", "num_samples=64",
                  "seed=3", f"out={out}", "progress=false"]) == 0
@@ -209,7 +209,7 @@ def test_hydra_app_help_cfg_and_a_run_equal_to_main(tmp_path):
     old = evaluate("ckpt=a.ckpt")
     assert old.returncode == 2 and old.stderr == "error: ckpt= is now ckpts= with a list: ckpts=[a.ckpt]\n"
 
-    a, _, _ = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
+    a, _, _ = _checkpoint(tmp_path, "a", ["data=oracle_toy"], seed=1)
     args = [f"ckpts=[{a}]", "labels=[mle]", "temperatures=0.5:1.0:0.5", "num_samples=32", "seed=3",
             "progress=false", "data.batch_size=16"]
     ran = evaluate(*args, f"out={tmp_path / 'cli'}")
@@ -231,7 +231,7 @@ def test_stored_data_config_is_allow_listed(tmp_path, capsys):
         build_datamodule(nested)
     assert not marker.exists()
     # the same refusal through the command line: one line, nothing run
-    a, method, dm = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
+    a, method, dm = _checkpoint(tmp_path, "a", ["data=oracle_toy"], seed=1)
     ckpt = torch.load(a, weights_only=True)
     ckpt["config"]["data"] = {"_target_": "os.system", "command": f"touch {marker}"}
     torch.save(ckpt, a)
@@ -242,8 +242,8 @@ def test_stored_data_config_is_allow_listed(tmp_path, capsys):
 
 
 def test_checkpoints_of_different_data_are_refused(tmp_path, capsys):
-    a, _, _ = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
-    b, _, _ = _checkpoint(tmp_path, "b", ["data=oracle", "data.seed=5"], seed=1)
+    a, _, _ = _checkpoint(tmp_path, "a", ["data=oracle_toy"], seed=1)
+    b, _, _ = _checkpoint(tmp_path, "b", ["data=oracle_toy", "data.seed=5"], seed=1)
     assert main([f"ckpts=[{a},{b}]", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
     err = capsys.readouterr().err
     assert "data.seed differ" in err and err.count("\n") == 1
@@ -260,7 +260,7 @@ def test_report_draws_the_sweep_plane_mean_over_seeds(tmp_path):
         (job / ".hydra" / "overrides.yaml").write_text(f"- method={method}\n- seed={seed}\n")
         (job / "csv").mkdir()
         (job / "csv" / "metrics.csv").write_text("epoch,val/epoch,val/nll_oracle\n0,0,9.0\n")
-        path, model, dm = _checkpoint(tmp_path, f"job{num}", ["data=oracle"], seed=10 + num)
+        path, model, dm = _checkpoint(tmp_path, f"job{num}", ["data=oracle_toy"], seed=10 + num)
         (job / "checkpoints").mkdir()
         path.rename(job / "checkpoints" / "last.ckpt")
         made[(method, seed)] = model
@@ -294,7 +294,7 @@ def test_plane_axes_follow_what_the_data_measures():
 def test_checkpoint_from_before_configured_metrics_is_scored_with_its_datas_defaults(tmp_path, capsys):
     """A checkpoint whose run config has no `metrics:` (written before metrics were configured) is scored with the
     default metrics of its data, the same numbers as a newer checkpoint of the same weights."""
-    new, _, _ = _checkpoint(tmp_path, "new", ["data=oracle"], seed=1)
+    new, _, _ = _checkpoint(tmp_path, "new", ["data=oracle_toy"], seed=1)
     ckpt = torch.load(new, weights_only=True)
     del ckpt["config"]["metrics"]
     old = tmp_path / "old.ckpt"
@@ -332,7 +332,7 @@ def test_an_unquoted_sweep_job_path_is_one_line_naming_the_quoting(tmp_path, cap
     as its grammar; the tool says how to quote them instead, and the quoted form is read as one path."""
     job = tmp_path / "0_method=mle,seed=1" / "checkpoints"
     job.mkdir(parents=True)
-    path, _, _ = _checkpoint(tmp_path, "a", ["data=oracle"], seed=1)
+    path, _, _ = _checkpoint(tmp_path, "a", ["data=oracle_toy"], seed=1)
     path.rename(job / "last.ckpt")
     assert main([f"ckpts=[{job / 'last.ckpt'}]", "progress=false", f"out={tmp_path / 'qd'}"]) == 2
     err = capsys.readouterr().err

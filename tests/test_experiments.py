@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from textgan.config_validation import group_options, validate_config
+from textgan.config_validation import check_overrides, group_options, validate_config
+from textgan.errors import ConfigError
 
 from conftest import compose_config
 
@@ -77,7 +78,51 @@ def _settings(overrides: list[str], tmp_path) -> dict:
 def test_every_preset_composes_and_passes_validation(name, tmp_path):
     cfg = compose_config([f"experiment={name}", *REQUIRED.get(name, [])], tmp_path)
     validate_config(cfg)
-    assert cfg.sweep_name != "sweep"  # a preset's sweeps get their own folder
+    if not name.startswith("smoke_"):  # a smoke run's sweeps share the default folder (tests/test_sweep.py)
+        assert cfg.sweep_name != "sweep"  # a preset's sweeps get their own folder
+
+
+# ---------------------------------------------------------------------------------------------- smoke presets
+# (each one runs end to end in its method's tests: test_methods_smoke.py, test_gumbel.py, test_wgan_gp.py,
+# test_dialogue_seqgan.py, test_dialogue_rl.py)
+DEBUG_LIMITS = {"limit_train_batches": 4, "limit_val_batches": 2, "limit_test_batches": 2}
+
+
+@pytest.mark.parametrize("method", group_options("method"))
+def test_every_method_has_a_smoke_preset_of_that_method_under_debug_smoke(method, tmp_path):
+    smoke = compose_config([f"experiment=smoke_{method}"], tmp_path / "smoke")
+    plain = compose_config([f"method={method}", "debug=smoke"], tmp_path / "plain")
+    assert smoke.method._target_ == plain.method._target_
+    assert {k: smoke.trainer[k] for k in DEBUG_LIMITS} == DEBUG_LIMITS
+    assert list(smoke.logger) == ["csv"] and smoke.trainer.accelerator == "cpu" and smoke.eval_every == 1
+    assert smoke.method != plain.method  # toy sizes
+
+
+def test_smoke_presets_are_the_only_toy_sizes_and_command_line_choices_win(tmp_path):
+    assert sorted(n for n in group_options("experiment") if n.startswith("smoke_")) == \
+        sorted(f"smoke_{m}" for m in group_options("method"))
+    toy = compose_config(["experiment=smoke_mle"], tmp_path / "toy")
+    assert (toy.data.vocab_size, toy.data.seq_len, toy.data.num_train, toy.data.num_test) == (50, 10, 128, 64)
+    cfg = compose_config(["experiment=smoke_mle", "data=cfg"], tmp_path / "cfg")
+    assert cfg.data._target_ == "textgan.data.cfg.CFGDataModule" and "cfg_validity" in cfg.metrics
+    assert (cfg.method.epochs, cfg.method.num_eval_samples, cfg.data.batch_size) == (2, 64, 32)
+    validate_config(cfg)
+    # debug=smoke knows no method or data: it adds to any run (here a reproduction)
+    wgan = compose_config(["experiment=wgan_char", "debug=smoke"], tmp_path / "wgan")
+    validate_config(wgan)
+    assert {k: wgan.trainer[k] for k in DEBUG_LIMITS} == DEBUG_LIMITS and wgan.method.generator.dim == 32
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["experiment=smoke_sqegan"], "experiment=smoke_sqegan: unknown option of group 'experiment' "
+                                  "(did you mean smoke_seqgan?); choose one of: dialogue_adver, "),
+    (["experiment=smoke_mle", "method=seqgan"],
+     "experiment=smoke_mle holds the toy sizes of method=mle, not of method=seqgan: use experiment=smoke_seqgan"),
+])
+def test_a_smoke_preset_mistake_is_one_line(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        check_overrides(overrides)
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
 def test_gumbel_cfg_presets_are_the_published_runs(tmp_path):

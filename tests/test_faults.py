@@ -15,7 +15,7 @@ from textgan.train import RunInterrupted, train
 
 from conftest import compose_config, read_metrics
 
-TINY_MLE = ["method=mle", "debug=smoke", "method.epochs=3", "test=false", "seed=5"]
+TINY_MLE = ["experiment=smoke_mle", "method.epochs=3", "test=false", "seed=5"]
 
 
 class PoisonWeights(Callback):
@@ -106,7 +106,7 @@ def test_signal_saves_checkpoint_and_exits_cleanly(signum, tmp_path):
 
 
 def test_mid_epoch_checkpoint_resumes_seqgan_from_epoch_start(tmp_path):
-    tiny = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=2", "test=false", "seed=2",
+    tiny = ["experiment=smoke_seqgan", "method.adversarial_rounds=2", "test=false", "seed=2",
             "method.discriminator.filter_sizes=[2,3]", "method.discriminator.num_filters=[8,8]"]
     # SIGTERM after batch 1 of the first adversarial epoch (epoch 2): interrupted.ckpt is a mid-epoch checkpoint
     with pytest.raises(RunInterrupted):

@@ -20,7 +20,7 @@ def _checkpoint(tmp_path, tokens, separator=" ", seq_len=8):
     """A checkpoint as train.py writes it (config + vocab + weights) for an untrained MLE model."""
     from hydra.utils import instantiate
 
-    cfg = compose_config(["method=mle", "debug=smoke", f"data.seq_len={seq_len}"], tmp_path / "run")
+    cfg = compose_config(["experiment=smoke_mle", f"data.seq_len={seq_len}"], tmp_path / "run")
     method_cfg = OmegaConf.to_container(cfg.method, resolve=True)
     vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *tokens], separator=separator)
     torch.manual_seed(0)

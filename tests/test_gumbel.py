@@ -1,5 +1,5 @@
 """Gumbel-softmax relaxation (textgan.sampling.gumbel_softmax), the Gumbel GAN's networks and schedule, and
-`debug=smoke` runs of the Gumbel GAN (CFG and oracle data) and of the MLE baseline on the CFG data."""
+`experiment=smoke_<method>` runs of the Gumbel GAN (CFG and oracle data) and of the MLE baseline on the CFG data."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def _evals(tmp_path, key):
 def test_smoke_gumbel_gan_on_cfg(tmp_path):
     from textgan.train import train
 
-    cfg = compose_config(["method=gumbel_gan", "data=cfg", "debug=smoke"], tmp_path)
+    cfg = compose_config(["experiment=smoke_gumbel_gan", "data=cfg"], tmp_path)
     assert cfg.method.generator._target_.endswith("GumbelLSTMGenerator")  # named by the method
     assert cfg.optimized_metric == "val/cfg_valid"
     train(cfg)
@@ -121,10 +121,10 @@ def test_smoke_gumbel_gan_on_oracle_and_mle_on_cfg(tmp_path):
 
     train(
         compose_config(
-            ["method=gumbel_gan", "data=oracle", "debug=smoke", "optimized_metric=val/nll_oracle"],
+            ["experiment=smoke_gumbel_gan", "data=oracle_toy", "optimized_metric=val/nll_oracle"],
             tmp_path / "gumbel_oracle",
         )
     )
     assert _evals(tmp_path / "gumbel_oracle", "val/nll_oracle")
-    train(compose_config(["method=mle", "data=cfg", "debug=smoke"], tmp_path / "mle_cfg"))
+    train(compose_config(["experiment=smoke_mle", "data=cfg"], tmp_path / "mle_cfg"))
     assert _evals(tmp_path / "mle_cfg", "val/nll_test")

@@ -27,7 +27,7 @@ WORDS = ["the", "cat", "sat", "on", "a", "mat"]
 def _save(tmp_path: Path, method_cfg: dict, name: str = "model.ckpt") -> Path:
     """A checkpoint as train.py writes it (config + vocab + weights) of an untrained MLE model built from
     textgan's own config, with `method_cfg` stored as its config (possibly tampered)."""
-    cfg = compose_config(["method=mle", "debug=smoke", "data.seq_len=6"], tmp_path / "run")
+    cfg = compose_config(["experiment=smoke_mle", "data.seq_len=6"], tmp_path / "run")
     clean = OmegaConf.to_container(cfg.method, resolve=True)
     vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])
     torch.manual_seed(0)
@@ -39,7 +39,7 @@ def _save(tmp_path: Path, method_cfg: dict, name: str = "model.ckpt") -> Path:
 
 
 def _clean_method_cfg(tmp_path: Path) -> dict:
-    cfg = compose_config(["method=mle", "debug=smoke", "data.seq_len=6"], tmp_path / "run")
+    cfg = compose_config(["experiment=smoke_mle", "data.seq_len=6"], tmp_path / "run")
     return OmegaConf.to_container(cfg.method, resolve=True)
 
 
@@ -215,7 +215,7 @@ def test_a_checkpoint_with_learning_rates_from_before_optimiser_nodes_still_load
     old["lr"] = 0.01
     method = load_method(_save(tmp_path, old))
     assert type(method).__name__ == "MLE" and method.hparams.epochs == old["epochs"]
-    seqgan = OmegaConf.to_container(compose_config(["method=seqgan", "debug=smoke", "data.seq_len=6"],
+    seqgan = OmegaConf.to_container(compose_config(["experiment=smoke_seqgan", "data.seq_len=6"],
                                                    tmp_path / "seqgan").method, resolve=True)
     for role in ("g_pretrain", "g_adv", "d"):
         assert seqgan.pop(f"{role}_optimizer")["_target_"] == "torch.optim.Adam"
@@ -242,7 +242,7 @@ def test_metric_allow_list_is_exactly_the_classes_conf_metrics_builds():
 
 def test_wgan_checkpoint_with_the_retired_js_orders_still_builds(tmp_path):
     """`js_orders` moved from WGAN-GP's constructor to `metrics.ngram_js.orders`: older checkpoints still load."""
-    cfg = compose_config(["method=wgan_gp", "debug=smoke", "data=text_file", "data.path=x", "data.seq_len=6"],
+    cfg = compose_config(["experiment=smoke_wgan_gp", "data=text_file", "data.path=x", "data.seq_len=6"],
                          tmp_path / "run")
     method_cfg = OmegaConf.to_container(cfg.method, resolve=True)
     vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])

@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO
 
 # smoke SeqGAN: G pre-training (epoch 0), D pre-training (epoch 1), 2 adversarial rounds (epochs 2, 3), g_steps 1
-SEQGAN = ["method=seqgan", "debug=smoke", "logger=[csv,tensorboard]", "test=false", "num_threads=1"]
+SEQGAN = ["experiment=smoke_seqgan", "logger=[csv,tensorboard]", "test=false", "num_threads=1"]
 
 
 def _run(cache: Path, *args: str) -> subprocess.CompletedProcess:
@@ -110,8 +110,8 @@ def test_dialogue_samples_are_a_context_human_generated_table(tmp_path):
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("".join(f"hello {i} there\thi {i} friend\n" for i in range(60)), encoding="utf-8")
     run = tmp_path / "run"
-    proc = _run(tmp_path / "cache", "method=seq2seq", "data=dialogue", "data.corpus=file", f"data.path={pairs}",
-                "debug=smoke", "method.epochs=1", "logger=[csv,tensorboard]", "test=false", "num_threads=1",
+    proc = _run(tmp_path / "cache", "experiment=smoke_seq2seq", "data.corpus=file", f"data.path={pairs}",
+                "method.epochs=1", "logger=[csv,tensorboard]", "test=false", "num_threads=1",
                 f"hydra.run.dir={run}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = (run / "samples" / "samples_val_epoch0000.txt").read_text(encoding="utf-8").splitlines()

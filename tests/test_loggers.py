@@ -32,7 +32,7 @@ def test_metrics_csv_after_crash_and_resume_in_the_same_dir_equals_the_uninterru
 
     from conftest import compose_config
 
-    tiny = ["method=mle", "debug=smoke", "method.epochs=4", "seed=7"]
+    tiny = ["experiment=smoke_mle", "method.epochs=4", "seed=7"]
     train(compose_config(tiny, tmp_path / "reference"))
     run = tmp_path / "outputs" / "mle_oracle" / "run"
     crash = ["+callbacks.crash._target_=test_resume.CrashAt", "+callbacks.crash.epoch=2",

@@ -1,5 +1,5 @@
-"""End to end through Hydra + train(): debug=smoke runs every phase; seeded runs are identical; a checkpoint
-resumes in the right phase. (The 2-process CPU DDP run is in test_ddp.py.)"""
+"""End to end through Hydra + train(): the smoke presets (`experiment=smoke_<method>`) run every phase; seeded
+runs are identical; a checkpoint resumes in the right phase. (The 2-process CPU DDP run is in test_ddp.py.)"""
 
 
 import pytest
@@ -12,7 +12,7 @@ from conftest import compose_config, read_metrics
 
 @pytest.mark.parametrize("method", ["mle", "seqgan"])
 def test_smoke_runs_all_phases(method, tmp_path):
-    cfg = compose_config([f"method={method}", "debug=smoke"], tmp_path)
+    cfg = compose_config([f"experiment=smoke_{method}"], tmp_path)
     value = train(cfg)
     assert value is not None and value > 0  # val/nll_oracle was logged and returned
     m = read_metrics(tmp_path)
@@ -29,7 +29,7 @@ def test_smoke_runs_all_phases(method, tmp_path):
 def test_seeded_runs_are_identical(tmp_path):
     finals = []
     for run in ("a", "b"):
-        cfg = compose_config(["method=seqgan", "debug=smoke", "seed=7", "test=false"], tmp_path / run)
+        cfg = compose_config(["experiment=smoke_seqgan", "seed=7", "test=false"], tmp_path / run)
         train(cfg)
         m = read_metrics(tmp_path / run)
         finals.append(m["val/nll_oracle"] + m["train/d_loss"])
@@ -38,7 +38,7 @@ def test_seeded_runs_are_identical(tmp_path):
 
 def test_checkpoint_resumes_in_the_right_phase(tmp_path):
     # stop after G pre-training + D pre-training (2 epochs), then resume the whole schedule from last.ckpt
-    first = compose_config(["method=seqgan", "debug=smoke", "test=false", "trainer.max_epochs=2"], tmp_path / "a")
+    first = compose_config(["experiment=smoke_seqgan", "test=false", "trainer.max_epochs=2"], tmp_path / "a")
     train(first)
     ckpt_file = tmp_path / "a" / "checkpoints" / "last.ckpt"
     ckpt = torch.load(ckpt_file, weights_only=True)
@@ -46,7 +46,7 @@ def test_checkpoint_resumes_in_the_right_phase(tmp_path):
     assert ckpt["vocab"]["itos"][:3] == ["0", "1", "2"]
     assert len(ckpt["optimizer_states"]) == 3
 
-    resumed = compose_config(["method=seqgan", "debug=smoke", "test=false", f"ckpt_path={ckpt_file}"],
+    resumed = compose_config(["experiment=smoke_seqgan", "test=false", f"ckpt_path={ckpt_file}"],
                              tmp_path / "b")
     train(resumed)
     m = read_metrics(tmp_path / "b")
@@ -55,10 +55,10 @@ def test_checkpoint_resumes_in_the_right_phase(tmp_path):
 
 
 def test_resume_with_another_vocabulary_is_a_clear_error(tmp_path):
-    first = compose_config(["method=mle", "debug=smoke", "test=false", "trainer.max_epochs=1"], tmp_path / "a")
+    first = compose_config(["experiment=smoke_mle", "test=false", "trainer.max_epochs=1"], tmp_path / "a")
     train(first)
     ckpt_file = tmp_path / "a" / "checkpoints" / "last.ckpt"
-    other = compose_config(["method=mle", "debug=smoke", "test=false", "data.vocab_size=60",
+    other = compose_config(["experiment=smoke_mle", "test=false", "data.vocab_size=60",
                             f"ckpt_path={ckpt_file}"], tmp_path / "b")
     with pytest.raises(Exception, match="vocabulary mismatch|size mismatch"):
         train(other)
@@ -100,7 +100,7 @@ def test_seqgan_draws_missing_pools_when_resumed_mid_epoch():
 
 def test_datamodule_sample_metrics_are_logged_for_any_method(tmp_path):
     """data=cfg scores grammar validity of samples; MLE (not only the Gumbel GAN) must log it."""
-    cfg = compose_config(["method=mle", "data=cfg", "debug=smoke", "test=false"], tmp_path)
+    cfg = compose_config(["experiment=smoke_mle", "data=cfg", "test=false"], tmp_path)
     train(cfg)
     m = read_metrics(tmp_path)
     assert m["val/cfg_valid"] and all(0 <= v <= 1 for v in m["val/cfg_valid"])

@@ -159,11 +159,11 @@ def test_a_run_config_with_metrics_its_data_cannot_feed_is_refused_before_anythi
 
     from conftest import compose_config
 
-    validate_config(compose_config(["method=mle", "data=cfg", "debug=smoke"], tmp_path))
+    validate_config(compose_config(["experiment=smoke_mle", "data=cfg"], tmp_path))
     for overrides, message in ((["metrics=oracle"], r"metrics.nll_oracle \(NLLOracle\) needs the data's oracle"),
                                (["metrics=dialogue"], "scores responses to contexts")):
         with pytest.raises(ConfigError, match=message) as info:
-            validate_config(compose_config(["method=mle", "data=cfg", "debug=smoke", *overrides], tmp_path))
+            validate_config(compose_config(["experiment=smoke_mle", "data=cfg", *overrides], tmp_path))
         assert "\n" not in str(info.value)
 
 

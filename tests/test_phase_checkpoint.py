@@ -13,7 +13,7 @@ def _generator_state(path) -> dict[str, torch.Tensor]:
 
 
 def test_seqgan_keeps_the_generator_of_each_phase_end(tmp_path):
-    cfg = compose_config(["method=seqgan", "debug=smoke", "test=false"], tmp_path)
+    cfg = compose_config(["experiment=smoke_seqgan", "test=false"], tmp_path)
     train(cfg)
     ckpts = tmp_path / "checkpoints"
     g_end = torch.load(ckpts / "end_g_pretrain.ckpt", weights_only=True)
@@ -32,6 +32,6 @@ def test_seqgan_keeps_the_generator_of_each_phase_end(tmp_path):
 
 
 def test_single_phase_method_writes_no_phase_checkpoint(tmp_path):
-    train(compose_config(["method=mle", "debug=smoke", "test=false"], tmp_path))
+    train(compose_config(["experiment=smoke_mle", "test=false"], tmp_path))
     assert not list((tmp_path / "checkpoints").glob("end_*.ckpt"))
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()

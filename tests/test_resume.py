@@ -20,7 +20,7 @@ from conftest import compose_config, read_metrics
 
 # SeqGAN at toy size with a small discriminator: 1 G pre-training epoch, 1 D pre-training round, 3 adversarial
 # rounds (epochs 2, 3, 4), 4 batches per epoch, delayed rollout policy (a third network in the checkpoint)
-TINY_SEQGAN = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=3", "method.rollout_policy=delayed",
+TINY_SEQGAN = ["experiment=smoke_seqgan", "method.adversarial_rounds=3", "method.rollout_policy=delayed",
                "method.discriminator.filter_sizes=[2,3]", "method.discriminator.num_filters=[8,8]",
                "method.discriminator.embed_dim=8", "seed=3"]
 
@@ -134,7 +134,7 @@ def test_ckpt_path_last_finds_newest_run_of_same_config(tmp_path):
 
 
 # ------------------------------------------------------------------ what counts as "the same run"
-TINY_MLE = ["method=mle", "debug=smoke", "method.epochs=3", "test=false", "seed=5"]
+TINY_MLE = ["experiment=smoke_mle", "method.epochs=3", "test=false", "seed=5"]
 
 
 def _signature(tmp_path, overrides):
@@ -145,7 +145,7 @@ def _signature(tmp_path, overrides):
     return resume_signature(OmegaConf.to_container(compose_config([*TINY_MLE, *overrides], tmp_path), resolve=True))
 
 
-@pytest.mark.parametrize("overrides", [["+trainer.limit_train_batches=1"], ["trainer.precision=bf16-mixed"],
+@pytest.mark.parametrize("overrides", [["trainer.limit_train_batches=1"], ["trainer.precision=bf16-mixed"],
                                        ["trainer.devices=2"], ["+trainer.accumulate_grad_batches=2"],
                                        ["trainer.accelerator=gpu"], ["+trainer.strategy=ddp"],
                                        ["callbacks.nan_guard.action=skip"], ["test=true"], ["seed=6"],
@@ -165,7 +165,7 @@ def test_signature_ignores_what_only_observes(tmp_path, overrides):
 
 def test_ckpt_path_last_does_not_resume_a_run_with_other_limits(tmp_path, caplog):
     runs = tmp_path / "outputs" / "mle_oracle"
-    train(compose_config([*TINY_MLE, "+trainer.limit_train_batches=1"], runs / "one_batch"))
+    train(compose_config([*TINY_MLE, "trainer.limit_train_batches=1"], runs / "one_batch"))
     with caplog.at_level("WARNING", logger="textgan.resume"):
         train(compose_config([*TINY_MLE, "ckpt_path=last"], runs / "full"))
     assert torch.load(runs / "full" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 12  # 3 x 4
@@ -246,7 +246,7 @@ def test_run_py_requeue_with_a_truncated_last_ckpt_resumes_the_previous_one(tmp_
     first = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "ckpt_path=last: no earlier run of this configuration" in first.stdout + first.stderr
-    (run,) = (tmp_path / "outputs" / "mle_oracle").iterdir()
+    (run,) = (tmp_path / "outputs" / "mle_oracle_toy").iterdir()
     last = run.resolve() / "checkpoints" / "last.ckpt"
     _truncate(last)
 
@@ -258,16 +258,16 @@ def test_run_py_requeue_with_a_truncated_last_ckpt_resumes_the_previous_one(tmp_
     assert len(fallback) == 1 and str(last) in fallback[0]
     assert f"resuming {last.with_name('last.prev.ckpt')} (epoch 1, global step 8)" in out
     assert "equals this run's in every setting that changes what is computed" in out
-    assert len(list((tmp_path / "outputs" / "mle_oracle").iterdir())) == 2  # the requeued run got its own dir
+    assert len(list((tmp_path / "outputs" / "mle_oracle_toy").iterdir())) == 2  # the requeued run got its own dir
 
 
 # ------------------------------------------------------------------ every method: crash, resume in place, same run
 EVERY_METHOD = {
-    "mle": (["method=mle", "method.epochs=3"], 1, False),
-    "gumbel_gan": (["method=gumbel_gan", "data=cfg", "method.epochs=3"], 1, False),
-    "wgan_gp": (["method=wgan_gp", "data=cfg", "method.epochs=3"], 1, False),
-    "seq2seq": (["method=seq2seq", "data=dialogue", "method.epochs=3"], 1, True),
-    "dialogue_seqgan": (["method=dialogue_seqgan", "data=dialogue", "method.adversarial_epochs=2"], 3, True),
+    "mle": (["experiment=smoke_mle", "method.epochs=3"], 1, False),
+    "gumbel_gan": (["experiment=smoke_gumbel_gan", "data=cfg", "method.epochs=3"], 1, False),
+    "wgan_gp": (["experiment=smoke_wgan_gp", "data=cfg", "method.epochs=3"], 1, False),
+    "seq2seq": (["experiment=smoke_seq2seq", "data=dialogue", "method.epochs=3"], 1, True),
+    "dialogue_seqgan": (["experiment=smoke_dialogue_seqgan", "data=dialogue", "method.adversarial_epochs=2"], 3, True),
 }
 
 
@@ -276,7 +276,7 @@ def test_every_method_crashed_and_resumed_in_place_equals_the_uninterrupted_run(
     overrides, crash_epoch, needs_data = EVERY_METHOD[name]
     if needs_data:
         request.getfixturevalue("real_data_dir")  # skips without TEXTGAN_DATA
-    tiny = [*overrides, "debug=smoke", "seed=11"]
+    tiny = [*overrides, "seed=11"]
     train(compose_config(tiny, tmp_path / "reference"))
     run = tmp_path / "outputs" / name / "run"
     crash = ["+callbacks.crash._target_=test_resume.CrashAt", f"+callbacks.crash.epoch={crash_epoch}",

@@ -43,7 +43,7 @@ def test_route_library_logs_sends_lightning_records_to_root_handlers(tmp_path):
 def test_run_log_holds_lightning_messages_and_config_tree(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "TEXTGAN_CACHE": str(tmp_path / "c")}
-    cmd = [sys.executable, "run.py", "method=mle", "debug=smoke", "trainer=cpu", "logger=many", "test=false",
+    cmd = [sys.executable, "run.py", "experiment=smoke_mle", "trainer=cpu", "logger=many", "test=false",
            f"hydra.run.dir={out}"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

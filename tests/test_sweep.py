@@ -1,7 +1,7 @@
-"""One sweep = one folder, one W&B group, one report: a real `run.py -m method=mle,seqgan seed=1,2` writes its four
-jobs into `multirun/<sweep_name>/<time>_<id>/<num>_<overrides>` and `textgan.report` reads them back with the jobs'
-own values; a folder mixing sweeps is refused in one line (`conf/hydra/default.yaml`, `textgan/run_dir.py`,
-`textgan/report.py`)."""
+"""One sweep = one folder, one W&B group, one report: a real `run.py -m experiment=smoke_mle,smoke_seqgan seed=1,2`
+writes its four jobs into `multirun/<sweep_name>/<time>_<id>/<num>_<overrides>` and `textgan.report` reads them
+back with the jobs' own values; a folder mixing sweeps is refused in one line (`conf/hydra/default.yaml`,
+`textgan/run_dir.py`, `textgan/report.py`)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_a_method_by_seed_sweep_is_one_folder_and_one_report(tmp_path, capsys):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1",
            "TEXTGAN_CACHE": str(tmp_path / "cache"),
            "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    cmd = [sys.executable, str(REPO / "run.py"), "-m", "method=mle,seqgan", "seed=1,2", "debug=smoke", "logger=csv",
+    cmd = [sys.executable, str(REPO / "run.py"), "-m", "experiment=smoke_mle,smoke_seqgan", "seed=1,2", "logger=csv",
            "num_threads=1"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -84,7 +84,7 @@ def test_a_method_by_seed_sweep_is_one_folder_and_one_report(tmp_path, capsys):
     assert [p.name for p in (tmp_path / "multirun").iterdir()] == ["sweep"]
     (sweep,) = (tmp_path / "multirun" / "sweep").iterdir()
     jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
-    assert jobs == [f"{n}_debug=smoke,method={m},seed={s}"
+    assert jobs == [f"{n}_experiment=smoke_{m},seed={s}"
                     for n, (m, s) in enumerate([("mle", 1), ("mle", 2), ("seqgan", 1), ("seqgan", 2)])]
 
     found = {j.path.name: j for j in find_jobs(sweep)}
@@ -97,15 +97,17 @@ def test_a_method_by_seed_sweep_is_one_folder_and_one_report(tmp_path, capsys):
     capsys.readouterr()
     with open(sweep / "report" / "report.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["method"], r["seeds"], r["test/nll_oracle_n"]) for r in rows] == [("mle", "2", "2"),
-                                                                                 ("seqgan", "2", "2")]
+    # the report groups by the swept key: here the smoke preset of each method
+    assert [(r["experiment"], r["seeds"], r["test/nll_oracle_n"]) for r in rows] == [("smoke_mle", "2", "2"),
+                                                                                     ("smoke_seqgan", "2", "2")]
     report = (sweep / "report" / "report.md").read_text()
     for row in rows:
-        finals = [read_metrics(sweep / n)["test/nll_oracle"][-1] for n in jobs if f"method={row['method']}," in n]
+        finals = [read_metrics(sweep / n)["test/nll_oracle"][-1] for n in jobs
+                  if f"experiment={row['experiment']}," in n]
         assert float(row["test/nll_oracle"]) == pytest.approx(statistics.mean(finals), rel=1e-12)
         assert float(row["test/nll_oracle_std"]) == pytest.approx(statistics.stdev(finals), rel=1e-9)
         cell = f"{statistics.mean(finals):.4f} ± {statistics.stdev(finals):.4f}"
-        assert f"| {row['method']} | 2 | {cell} |" in report
+        assert f"| {row['experiment']} | 2 | {cell} |" in report
     assert (sweep / "report" / "val_nll_oracle.png").read_bytes()[:4] == b"\x89PNG"
 
     # another sweep's job next to this one (as Hydra would have recorded it there): the parent folder is refused
@@ -123,4 +125,4 @@ def test_a_method_by_seed_sweep_is_one_folder_and_one_report(tmp_path, capsys):
     # asked for, the two are reported together: mle now has three jobs
     assert main([str(sweep.parent), "--allow-mixed"]) == 0
     with open(sweep.parent / "report" / "report.csv", newline="") as f:
-        assert [(r["method"], r["seeds"]) for r in csv.DictReader(f)] == [("mle", "3"), ("seqgan", "2")]
+        assert [(r["experiment"], r["seeds"]) for r in csv.DictReader(f)] == [("smoke_mle", "3"), ("smoke_seqgan", "2")]

@@ -17,7 +17,7 @@ from textgan.train import train
 
 from conftest import REPO, compose_config, read_metrics
 
-TINY_SEQGAN = ["method=seqgan", "debug=smoke", "method.adversarial_rounds=1", "test=false",
+TINY_SEQGAN = ["experiment=smoke_seqgan", "method.adversarial_rounds=1", "test=false",
                "method.discriminator.filter_sizes=[2,3]", "method.discriminator.num_filters=[8,8]"]
 
 
@@ -29,13 +29,13 @@ def _env(tmp_path):
 @pytest.mark.slow
 def test_multirun_one_dir_per_job_and_report(tmp_path):
     sweep = tmp_path / "sweep"
-    cmd = [sys.executable, "run.py", "-m", "method=mle", "method.optimizer.lr=0.01,0.002", "seed=1,2", "debug=smoke",
+    cmd = [sys.executable, "run.py", "-m", "experiment=smoke_mle", "method.optimizer.lr=0.01,0.002", "seed=1,2",
            "method.epochs=1", "test=false", "num_threads=1", f"hydra.sweep.dir={sweep}"]
     proc = subprocess.run(cmd, cwd=REPO, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs = sorted((p for p in sweep.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("_")[0]))
     # job dirs are named `<num>_<overrides>` (conf/hydra/default.yaml; num_threads is excluded from the name)
-    assert [p.name for p in jobs] == [f"{n}_debug=smoke,method.epochs=1,method.optimizer.lr={lr},method=mle,seed={s},"
+    assert [p.name for p in jobs] == [f"{n}_experiment=smoke_mle,method.epochs=1,method.optimizer.lr={lr},seed={s},"
                                       f"test=False"
                                       for n, (lr, s) in enumerate([(0.01, 1), (0.01, 2), (0.002, 1), (0.002, 2)])]
     overrides = [yaml.safe_load((j / ".hydra" / "overrides.yaml").read_text()) for j in jobs]
@@ -56,7 +56,7 @@ def test_main_returns_optimized_metric_with_bf16(tmp_path):
     spec = importlib.util.spec_from_file_location("textgan_run", REPO / "run.py")
     run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run)
-    cfg = compose_config(["method=mle", "debug=smoke", "method.epochs=1", "test=false",
+    cfg = compose_config(["experiment=smoke_mle", "method.epochs=1", "test=false",
                           "trainer.precision=bf16-mixed"], tmp_path)
     value = run.main(cfg)  # Hydra's decorated main passes a given config straight to the task function
     assert value == read_metrics(tmp_path)["val/nll_oracle"][-1] and math.isfinite(value)

@@ -14,7 +14,7 @@ def test_default_wandb_logger_runs_offline_without_a_login(tmp_path, monkeypatch
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no_netrc"))  # no stored login
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb_config"))
-    cfg = compose_config(["method=mle", "debug=smoke", "logger=wandb", "test=false", "trainer.max_epochs=1"],
+    cfg = compose_config(["experiment=smoke_mle", "logger=wandb", "test=false", "trainer.max_epochs=1"],
                          tmp_path / "run")
     assert train(cfg) is not None
     assert os.environ["WANDB_MODE"] == "offline"
@@ -26,7 +26,7 @@ def test_resumed_run_continues_its_wandb_run_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb_config"))
     out = tmp_path / "run"
-    base = ["method=mle", "debug=smoke", "logger=wandb", "test=false", "trainer.max_epochs=2"]
+    base = ["experiment=smoke_mle", "logger=wandb", "test=false", "trainer.max_epochs=2"]
     train(compose_config(base, out))
     run_id = (out / "checkpoints" / "wandb_id").read_text().strip()
     # resumed in its own dir from the checkpoint after epoch 1 (`last.ckpt` is finished: nothing would run)

@@ -1,5 +1,6 @@
 """WGAN-GP: the gradient penalty against hand computations, where it is evaluated, its precision under bf16
-autocast, the conv-ResNet networks, and an end-to-end `debug=smoke` run with the 10:1 (here 2:1) rhythm."""
+autocast, the conv-ResNet networks, and an end-to-end
+`experiment=smoke_wgan_gp` run with the 10:1 (here 2:1) rhythm."""
 
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def test_conv_resnet_shapes_and_argmax_sampling():
 def test_smoke_run_picks_its_model_logs_js_and_keeps_the_critic_rhythm(tmp_path):
     from textgan.train import train
 
-    cfg = compose_config(["method=wgan_gp", "debug=smoke"], tmp_path)
+    cfg = compose_config(["experiment=smoke_wgan_gp"], tmp_path)
     assert cfg.optimized_metric == "val/js4"
     cfg_full = compose_config(["method=wgan_gp"], tmp_path)  # the method names conv_resnet itself
     assert cfg_full.method.generator._target_.endswith("ConvResNetGenerator")

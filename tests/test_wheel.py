@@ -52,7 +52,7 @@ def test_wheel_installs_and_its_console_scripts_train_generate_chat_and_evaluate
     assert str(venv) in where, where
 
     run_dir = work / "run"
-    _run([bin_dir / "textgan-train", "method=mle", "debug=smoke", "logger=csv", "method.epochs=1", "test=false",
+    _run([bin_dir / "textgan-train", "experiment=smoke_mle", "logger=csv", "method.epochs=1", "test=false",
           "num_threads=1", f"hydra.run.dir={run_dir}"], work, env)
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
@@ -70,8 +70,8 @@ def test_wheel_installs_and_its_console_scripts_train_generate_chat_and_evaluate
     pairs = work / "pairs.tsv"
     pairs.write_text("".join(f"hello {i}\thi there {i}\n" for i in range(40)), encoding="utf-8")
     chat_run = work / "chat_run"
-    _run([bin_dir / "textgan-train", "method=seq2seq", "data=dialogue", "data.corpus=file", f"data.path={pairs}",
-          "debug=smoke", "logger=csv", "method.epochs=1", "test=false", "num_threads=1",
+    _run([bin_dir / "textgan-train", "experiment=smoke_seq2seq", "data.corpus=file", f"data.path={pairs}",
+          "logger=csv", "method.epochs=1", "test=false", "num_threads=1",
           f"hydra.run.dir={chat_run}"], work, env)
     chat_ckpt = chat_run / "checkpoints" / "last.ckpt"
     contexts = work / "contexts.txt"

@@ -245,6 +245,7 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
             else:  # a value: checked on the first composition without composing again
                 key_values.append((o.key_or_group, value))
     for n, variant in enumerate(variants):
+        check_smoke_preset(dict(o.split("=", 1) for o in variant if "=" in o), config_dir)
         try:
             cfg = compose(variant, config_dir)
         except (HydraException, OmegaConfBaseException) as ex:
@@ -254,6 +255,16 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
             trial = cfg.copy()
             OmegaConf.update(trial, key, yaml.safe_load(text), force_add=True)
             validate_config(trial)
+
+
+def check_smoke_preset(choices: dict[str, str], config_dir: Path = CONF_DIR) -> None:
+    """`experiment=smoke_<m>` holds toy sizes of method <m>; with another `method=`, name that method's preset
+    (instead of the unknown-key error its sizes would give)."""
+    preset, method = choices.get("experiment", ""), choices.get("method")
+    if preset.startswith("smoke_") and method and preset != f"smoke_{method}":
+        own = f"smoke_{method}" in group_options("experiment", config_dir)
+        raise ConfigError(f"experiment={preset} holds the toy sizes of method={preset[6:]}, not of method={method}: "
+                          + (f"use experiment=smoke_{method}" if own else "use debug=smoke (few batches, any method)"))
 
 
 MODEL_SLOTS = ("generator", "discriminator", "critic")
