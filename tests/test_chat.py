@@ -84,6 +84,14 @@ def test_bad_arguments_and_checkpoints_are_clear(tmp_path, capsys):
     assert "no run config" in capsys.readouterr().err
 
 
+def test_generate_on_a_dialogue_checkpoint_is_one_line_naming_chat(tiny_ckpt, capsys):
+    from textgan.generate import main as generate
+
+    assert generate([f"ckpt={tiny_ckpt}", "num_samples=2"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "textgan.chat" in captured.err
+
+
 def test_response_bleu_matches_nltk_pair_by_pair():
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 

@@ -129,9 +129,12 @@ def run(args: dict) -> int:
     device = args["device"]
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    from textgan.methods.seq2seq import DialogueMethod
+
     method = load_method(args["ckpt"], device)
-    if not hasattr(method, "generate") or getattr(method, "conditional", False):
-        raise GenerateError("this checkpoint's method is conditional (dialogue): use textgan.chat instead")
+    if isinstance(method, DialogueMethod) or not hasattr(method, "generate"):
+        raise GenerateError(f"ckpt={args['ckpt']}: a dialogue model answers contexts, it draws no free samples; "
+                            "talk to it with `python -m textgan.chat ckpt=...`")
     text = format_texts(generate_texts(method, args), args["layout"])
     if args["out"]:
         Path(args["out"]).parent.mkdir(parents=True, exist_ok=True)
