@@ -29,7 +29,7 @@ with the paper's figures from `--paper FILE` beside them.
 named columns (any `val/*`, `test/*`, `train/*` or `progress/*` column) against the column after `@` (default
 `epoch`) in one PNG, `report/plot_<spec>.png` (`/` -> `_`, `,` -> `+`, `@` -> `_vs_`): one line per group and
 metric, the mean over the group's seeds of the rows that log both columns at equal x, with a band of ± one
-standard deviation. `--group-by experiment method.eval_decode` names the rows by those swept keys alone, without the
+standard deviation. `--group-by experiment method.decoding.decode` names the rows by those swept keys alone, without the
 columns that only repeat them (the checkpoint paths a row's runs start from, say); the other swept keys must be
 constant within each row.
 """
