@@ -1,6 +1,6 @@
-"""textgan's GPU path, checked in one prepared command (issue 15).
+"""textgan's GPU path, checked in one prepared command.
 
-    python experiments/gpu_check.py --out DIR                          # one CUDA card: well inside 8 minutes
+    python experiments/gpu_check.py --out DIR                          # one CUDA card: within the default --budget
     python experiments/gpu_check.py --out DIR --device cpu --tiny      # the same code paths at toy sizes, seconds
 
 Four parts, each in subprocesses with a timeout (a hung kernel, compiler or NCCL rendezvous costs its part, never
@@ -83,7 +83,7 @@ SMOKE_DATA = {
 }
 PRECISIONS = ("bf16-mixed", "32-true")
 # --tiny runs: every phase still runs, on fewer batches, without the test loop; one thread per process (on a small
-# shared CPU, two spinning OpenMP threads per process made a toy rollout ~50x slower than one)
+# shared CPU, several spinning OpenMP threads per process contend for the cores and stall a toy rollout)
 TINY_RUN = ["test=false", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "num_threads=1"]
 
 # Dense (no structured sparsity) peak TFLOP/s from NVIDIA's data sheets: bf16 on tensor cores, fp32 on CUDA
