@@ -2,8 +2,9 @@
 
 `pickle.load` calls whatever callable a file names (`os.system`, ...), so a tampered download runs code. This
 unpickler resolves exactly the three globals a pickled `ndarray` needs (`numpy.core.multiarray._reconstruct`,
-`numpy.ndarray`, `numpy.dtype`; numpy 2 moved the first to `numpy._core`) and refuses every other one before
-anything is called. Used for SeqGAN's published oracle weights (`textgan.data.oracle.load_seqgan_oracle`).
+`numpy.ndarray`, `numpy.dtype`; the first also as `numpy._core.multiarray._reconstruct`, the name numpy >= 2
+writes) and refuses every other one before anything is called. Used for SeqGAN's published oracle weights
+(`textgan.data.oracle.load_seqgan_oracle`).
 """
 
 from __future__ import annotations
