@@ -33,8 +33,8 @@ def test_wheel_installs_and_its_console_scripts_train_generate_chat_and_evaluate
          tmp_path, os.environ)
     (wheel,) = wheels.glob("textgan-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert all(f"textgan/conf/{tool}.yaml" in names for tool in ("config", "generate", "chat", "evaluate"))
-    assert "textgan/conf/model/generator/lstm.yaml" in names  # the deepest group
+    assert all(f"conf/{tool}.yaml" in names for tool in ("config", "generate", "chat", "evaluate"))
+    assert "conf/model/generator/lstm.yaml" in names  # the deepest group
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", venv], tmp_path, os.environ)
