@@ -9,16 +9,11 @@
   own settings, and only what the data's `eval_provides` offers, e.g. NLL-oracle needs an oracle);
 
 `preflight(cfg)` runs them all; `textgan.config.validate.validate_config` calls it, so both `run.py` (before
-Hydra starts the job) and `train()` check. Three more checks need what the config alone does not say:
-
-- `check_devices(cfg)` (`train()`, on the machine that runs the job, before any data or process: a sweep submitted
-  to SLURM from a machine without GPUs must pass): `trainer.devices` against the CPU cores / GPUs that exist, and a
-  data-parallel strategy when there is more than one device;
-
-- `check_output_dir(overrides)` (`run.py`, before Hydra creates the run dir): the run / sweep dir can be created;
-- `check_checkpoint(method, ckpt_path)` (`train()`, after the method is built, before the Trainer starts): the
-  checkpoint's vocabulary and weights (names and shapes) fit this run's method, else one line naming the method
-  and model sizes that wrote it.
+Hydra starts the job) and `train()` check. `check_devices(cfg)` needs what the config alone does not say: `train()`
+calls it on the machine that runs the job, before any data or process (a sweep submitted to SLURM from a machine
+without GPUs must pass): `trainer.devices` against the CPU cores / GPUs that exist, and a data-parallel strategy
+when there is more than one device. The output dir is checked by the train app (`textgan.cli.train`), the
+checkpoint's fit by the checkpoint module (`textgan.runs.checkpoint.check_checkpoint`).
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ checkpoint that writes files or imports code). Here nothing from the file is ins
 Anything else is a tampered (or foreign) checkpoint and raises `CheckpointError` with one line before any class
 is built. Unreadable files (truncated, garbage, pickled objects) raise `CheckpointError` too, never torch's advice to
 load with `weights_only=False`.
+
+The run layer reads checkpoints here too: `probe_checkpoint` (a cheap load-check of a `ckpt_path=last`
+candidate), `epochs_done`, `previous_checkpoint` (where `AtomicCheckpointIO` keeps the file a save replaced) and
+`check_checkpoint` (before fitting: the weights and vocabulary fit the method this run built).
 """
 
 from __future__ import annotations
