@@ -1,7 +1,7 @@
 """Checkpoint -> decoded text: `python generate.py ckpt=PATH num_samples=1000 decode=sample temperature=1.0
-out=samples.txt` (see textgan/generate.py and README "Generation")."""
+out=samples.txt` (see textgan/cli/generate.py and README "Generation")."""
 
-from textgan.generate import cli
+from textgan.cli.generate import cli
 
 if __name__ == "__main__":
     cli()

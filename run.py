@@ -8,7 +8,7 @@ met. A run stopped by a NaN prints one line too (exit status 1; the full story i
 """
 
 
-from textgan.app import check_command_line, cli, main  # noqa: F401 (tests and Lightning's DDP launcher use them)
+from textgan.cli.train import check_command_line, cli, main  # noqa: F401 (tests and Lightning's DDP launcher use them)
 
 if __name__ == "__main__":
     cli()

@@ -23,7 +23,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 def compose_config(overrides: list[str], output_dir: Path):
     """Compose `conf/config.yaml` with `overrides` as `run.py` would, with outputs under `output_dir`."""
-    from textgan.compose import compose_config as compose
+    from textgan.config.compose import compose_config as compose
 
     return compose(overrides, output_dir)
 

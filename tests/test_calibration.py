@@ -1,4 +1,4 @@
-"""`textgan.calibration`: the floor (uniform generator), the matched-diversity baseline row, and the calibrated
+"""`textgan.cli.calibration`: the floor (uniform generator), the matched-diversity baseline row, and the calibrated
 table a sweep report writes, against hand-computed values."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 import torch
 from test_evaluate import _checkpoint
 
-from textgan.calibration import calibration_rows, emittable_tokens, matched_point, uniform_samples
+from textgan.cli.calibration import calibration_rows, emittable_tokens, matched_point, uniform_samples
+from textgan.cli.evaluate import Point
 from textgan.data.vocab import Vocabulary
-from textgan.evaluate import Point
 from textgan.metrics.nll import sequence_nll
 from textgan.models.lstm import LSTMGenerator
 
@@ -78,7 +78,7 @@ def test_calibration_rows_hand_computed():
 
 
 def test_report_writes_the_calibrated_table_of_a_sweep(tmp_path):
-    from textgan.report import main as report_main
+    from textgan.cli.report import main as report_main
 
     sweep = tmp_path / "multirun" / "x"
     for num, seed in enumerate((1, 2)):
@@ -105,7 +105,7 @@ def test_report_writes_the_calibrated_table_of_a_sweep(tmp_path):
 
 
 def test_report_refuses_bad_calibration_options_in_one_line_before_any_work(tmp_path, capsys):
-    from textgan.report import main as report_main
+    from textgan.cli.report import main as report_main
 
     sweep = tmp_path / "multirun" / "x"
     (sweep / "0" / "csv").mkdir(parents=True)

@@ -9,10 +9,10 @@ import sys
 import pytest
 import torch
 
-from textgan.chat import ChatError, Responder, main, parse_args
+from textgan.cli.chat import ChatError, Responder, main, parse_args
 from textgan.metrics.diversity import average_length, distinct_n
 from textgan.metrics.response_bleu import response_bleu
-from textgan.train import train
+from textgan.runs.train import train
 
 from conftest import REPO, compose_config
 
@@ -57,7 +57,7 @@ def test_interactive_prompt_answers_each_line(tiny_ckpt, monkeypatch, capsys):
 
 
 def test_python_m_entry_point_prints_usage():
-    proc = subprocess.run([sys.executable, "-m", "textgan.chat", "--help"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "textgan.cli.chat", "--help"], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
     assert proc.returncode == 0 and "ckpt=" in proc.stdout
 
@@ -85,11 +85,11 @@ def test_bad_arguments_and_checkpoints_are_clear(tmp_path, capsys):
 
 
 def test_generate_on_a_dialogue_checkpoint_is_one_line_naming_chat(tiny_ckpt, capsys):
-    from textgan.generate import main as generate
+    from textgan.cli.generate import main as generate
 
     assert generate([f"ckpt={tiny_ckpt}", "num_samples=2"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err.count("\n") == 1 and "textgan.chat" in captured.err
+    assert captured.out == "" and captured.err.count("\n") == 1 and "textgan.cli.chat" in captured.err
 
 
 def test_response_bleu_matches_nltk_pair_by_pair():
@@ -139,7 +139,7 @@ def test_simulate_mode_prints_a_dialogue_between_two_copies(tiny_ckpt, tmp_path,
 
 
 def test_hydra_app_help_cfg_multirun_and_renamed_key(tiny_ckpt, tmp_path):
-    """`python -m textgan.chat` is a Hydra app: `--help` names the tool, `--cfg job` prints its options, a
+    """`python -m textgan.cli.chat` is a Hydra app: `--help` names the tool, `--cfg job` prints its options, a
     multirun over `decode` writes one response file per job under the run dir (nothing in the cwd), and the old
     `output=` key is one line naming `out=`."""
     import os
@@ -149,7 +149,7 @@ def test_hydra_app_help_cfg_multirun_and_renamed_key(tiny_ckpt, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled"}
 
     def chat(*args):
-        return subprocess.run([sys.executable, "-m", "textgan.chat", *args], cwd=tmp_path, env=env,
+        return subprocess.run([sys.executable, "-m", "textgan.cli.chat", *args], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=120)
 
     assert "textgan-chat" in chat("--help").stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textgan.config_validation import ConfigError, check_overrides, group_options, validate_config
+from textgan.config.validate import ConfigError, check_overrides, group_options, validate_config
 
 from conftest import compose_config
 
@@ -77,7 +77,7 @@ def test_slurm_launcher_example_composes(tmp_path):
 
 
 def test_missing_checkpoint_file_is_a_config_error(tmp_path):
-    from textgan.train import train
+    from textgan.runs.train import train
 
     cfg = compose_config(["experiment=smoke_mle", f"ckpt_path={tmp_path}/nowhere.ckpt"], tmp_path / "run")
     with pytest.raises(ConfigError, match="nowhere.ckpt: no such checkpoint file"):
@@ -99,7 +99,7 @@ def test_partial_and_nested_targets_are_checked_against_their_callable(tmp_path)
 
 @pytest.mark.parametrize("flags", [["-m"], ["--cfg", "job"], ["--cfg=job", "--resolve"], ["-c", "all", "-p", "method"]])
 def test_command_line_is_checked_with_hydras_config_flags(flags, capsys):
-    from textgan.app import check_command_line
+    from textgan.cli.train import check_command_line
 
     with pytest.raises(SystemExit) as info:
         check_command_line([*flags, "method=seqgn"])
@@ -109,7 +109,7 @@ def test_command_line_is_checked_with_hydras_config_flags(flags, capsys):
 
 
 def test_command_line_of_another_primary_config_is_left_to_hydra():
-    from textgan.app import check_command_line
+    from textgan.cli.train import check_command_line
 
     # Lightning's DDP launcher starts `run.py -cp <run dir>/.hydra -cn config.yaml ...`: not conf/config.yaml
     assert check_command_line(["-cp", "/nowhere/.hydra", "-cn", "config.yaml", "method=seqgn"]) is None

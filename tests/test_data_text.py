@@ -119,7 +119,7 @@ def test_run_logs_bleu_self_bleu_and_perplexity(tmp_path):
     import csv
 
     from tests.conftest import compose_config
-    from textgan.train import train
+    from textgan.runs.train import train
 
     corpus = tmp_path / "corpus.txt"
     rng = __import__("random").Random(0)

@@ -12,18 +12,18 @@ from textgan.data.dialogue import DialogueDataModule
 from textgan.data.dialogue_corpora import consecutive_pairs, pairs_to_tsv, rebuild_dialogues
 from textgan.data.vocab import Vocabulary
 from textgan.decoding import sample_decode
-from textgan.methods.dialogue_rl import DialogueRL, prefix_length, simulated_turns
-from textgan.metrics.diversity import distinct_n, distinct_n_per_token
-from textgan.models.seq2seq import Seq2Seq
-from textgan.rewards.dialogue import (
+from textgan.dialogue.rewards import (
     combine,
     ease_of_answering,
     information_flow,
     mean_log_likelihood,
     semantic_coherence,
 )
-from textgan.simulation import SimulationSettings, dialogue_length, pack_context, simulate, speaker
-from textgan.train import train
+from textgan.dialogue.simulation import SimulationSettings, dialogue_length, pack_context, simulate, speaker
+from textgan.methods.dialogue_rl import DialogueRL, prefix_length, simulated_turns
+from textgan.metrics.diversity import distinct_n, distinct_n_per_token
+from textgan.models.seq2seq import Seq2Seq
+from textgan.runs.train import train
 
 from conftest import compose_config, read_metrics
 

@@ -13,7 +13,7 @@ from textgan.methods.dialogue_seqgan import DialogueSeqGAN
 from textgan.metrics.adversuc import adversarial_success, train_evaluator
 from textgan.models.hierarchical import HierarchicalDiscriminator
 from textgan.models.seq2seq import Seq2Seq
-from textgan.train import train
+from textgan.runs.train import train
 
 from conftest import compose_config
 

@@ -11,19 +11,19 @@ import yaml
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from textgan.config_validation import check_overrides
+from textgan.config.validate import check_overrides
 from textgan.data.vocab import Vocabulary
 from textgan.decoding import DecodingSettings
+from textgan.dialogue.simulation import SimulationSettings
 from textgan.errors import ConfigError
-from textgan.load import SETTINGS, CheckpointError, build_method, load_method
-from textgan.simulation import SimulationSettings
+from textgan.runs.checkpoint import SETTINGS, CheckpointError, build_method, load_method
 
 from conftest import REPO, compose_config
 
 DIALOGUE = ("seq2seq", "dialogue_seqgan", "dialogue_rl")
 VOCAB = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *[f"w{i}" for i in range(10)]])
 # the flat keys of a checkpoint written before the settings were nodes -> where they live now (written out by
-# hand: the reference for textgan.load.nest_flat_settings)
+# hand: the reference for textgan.runs.checkpoint.nest_flat_settings)
 OLD_FLAT = {"eval_decode": "beam", "beam_size": 3, "length_penalty": 0.5, "temperature": 0.7, "top_k": 4,
             "top_p": 0.9, "sim_inputs": 7, "sim_max_turns": 3, "dull_responses": ["w0 w1", "w2"],
             "dull_similarity": 0.6, "repeat_similarity": 0.7}
@@ -41,7 +41,7 @@ def _method_cfg(method: str, tmp_path) -> dict:
 def test_every_dialogue_method_composes_the_one_decoding_and_simulation_node(method, tmp_path):
     node = _method_cfg(method, tmp_path)
     for slot, file in (("decoding", "decoding/default.yaml"), ("simulation", "simulation/default.yaml")):
-        expected = yaml.safe_load((REPO / "textgan" / "conf" / file).read_text())
+        expected = yaml.safe_load((REPO / "conf" / file).read_text())
         if method == "dialogue_rl" and slot == "simulation":  # its smoke preset simulates fewer dialogues
             expected.update(inputs=8, max_turns=4)
         assert node[slot] == expected, slot
@@ -100,8 +100,9 @@ def test_an_old_flat_dialogue_checkpoint_rebuilds_with_its_values_and_answers_th
 
 def test_a_settings_node_naming_another_class_is_refused(tmp_path):
     cfg = _method_cfg("seq2seq", tmp_path)
-    cfg["decoding"]["_target_"] = "textgan.simulation.SimulationSettings"
-    with pytest.raises(CheckpointError, match="config.method.decoding._target_='textgan.simulation.Simulation"):
+    cfg["decoding"]["_target_"] = "textgan.dialogue.simulation.SimulationSettings"
+    with pytest.raises(CheckpointError,
+                       match="config.method.decoding._target_='textgan.dialogue.simulation.Simulation"):
         build_method(cfg, VOCAB)
     cfg["decoding"] = {"_target_": "builtins.open", "file": "x"}
     with pytest.raises(CheckpointError, match="is not textgan.decoding.DecodingSettings; refusing"):
@@ -111,7 +112,7 @@ def test_a_settings_node_naming_another_class_is_refused(tmp_path):
 def test_the_settings_allow_list_is_exactly_what_conf_builds():
     found = {}
     for slot in ("decoding", "simulation"):
-        for f in (REPO / "textgan" / "conf" / slot).glob("*.yaml"):
+        for f in (REPO / "conf" / slot).glob("*.yaml"):
             found.setdefault(slot, set()).add(yaml.safe_load(f.read_text())["_target_"])
     assert found == {slot: {".".join(target)} for slot, target in SETTINGS.items()}
 
@@ -119,7 +120,7 @@ def test_the_settings_allow_list_is_exactly_what_conf_builds():
 def test_a_checkpoint_holds_the_settings_as_plain_dicts(tmp_path, request):
     """`torch.load(weights_only=True)` reads the hyper-parameters: the settings are dicts there, not dataclasses."""
     request.getfixturevalue("real_data_dir")  # skips without TEXTGAN_DATA
-    from textgan.train import train
+    from textgan.runs.train import train
 
     train(compose_config(["experiment=smoke_seq2seq", "method.epochs=1", "test=false", "method.decoding.beam_size=2"],
                          tmp_path))

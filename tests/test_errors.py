@@ -2,8 +2,8 @@
 work, and nothing in an existing run dir changes (issue 12, item 5).
 
 Most values are checked in-process through `run.py`'s own `check_command_line` and the tools' `main`; a handful
-of real CLI processes (`python run.py`, `python generate.py`, `python -m textgan.chat`, `python -m
-textgan.report`) check the whole path, including what Hydra and Lightning print."""
+of real CLI processes (`python run.py`, `python generate.py`, `python -m textgan.cli.chat`, `python -m
+textgan.cli.report`) check the whole path, including what Hydra and Lightning print."""
 
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ import torch
 from hydra.errors import InstantiationException
 
 from textgan import errors
-from textgan.config_validation import ConfigError
+from textgan.cli.train import check_writable
+from textgan.config.validate import ConfigError
 from textgan.data.download import DataFileError, read_text
 from textgan.data.vocab import Vocabulary, VocabularyMismatchError
 from textgan.metrics.nll import perplexity
-from textgan.preflight import check_checkpoint, check_writable
 from textgan.ranges import PositiveFloat, Probability, Range, check_value
+from textgan.runs.checkpoint import check_checkpoint
 
 from conftest import REPO, compose_config, read_metrics
 
@@ -122,7 +123,7 @@ def test_run_py_mistakes_are_one_line_before_hydra_starts(argv, message, tmp_pat
     (["trainer.accelerator=gpu"], "trainer.accelerator=gpu: no CUDA GPU is visible on this machine; use trainer=cpu"),
 ])
 def test_devices_that_do_not_exist_stop_train_before_data_is_built(overrides, message, tmp_path):
-    from textgan.train import train
+    from textgan.runs.train import train
 
     if "trainer.accelerator=gpu" in overrides and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
@@ -137,7 +138,7 @@ def test_devices_that_do_not_exist_stop_train_before_data_is_built(overrides, me
 
 
 def test_the_documented_data_parallel_config_passes(tmp_path):
-    from textgan.preflight import check_devices
+    from textgan.config.checks import check_devices
 
     if CORES < 2:
         pytest.skip("needs 2 CPU cores")
@@ -174,7 +175,7 @@ def test_constructors_check_their_ranges_too(tmp_path):
 
 
 def test_a_constructors_own_check_is_one_line_through_instantiate(tmp_path, capsys):
-    from textgan.train import train
+    from textgan.runs.train import train
 
     cfg = compose_config(["method=seq2seq", "data=dialogue", "data.corpus=foo"], tmp_path / "run")
     with pytest.raises(InstantiationException) as info:
@@ -210,7 +211,7 @@ def test_foreign_errors_map_to_one_line_and_bugs_keep_their_traceback(monkeypatc
 
 
 def test_non_finite_stop_exits_1_config_mistakes_2():
-    from textgan.callbacks.faults import NonFiniteError
+    from textgan.runs.callbacks.faults import NonFiniteError
 
     assert errors.exit_status(NonFiniteError("nan")) == 1 and errors.exit_status(ConfigError("x")) == 2
 
@@ -261,7 +262,7 @@ class Blowup(pl.Callback):
 
 
 def test_huge_nll_logs_inf_perplexity_and_the_run_finishes(tmp_path):
-    from textgan.train import train
+    from textgan.runs.train import train
 
     cfg = compose_config(["experiment=smoke_mle", "method.epochs=1", "test=false",
                           "+callbacks.blowup._target_=test_errors.Blowup"], tmp_path)
@@ -338,7 +339,7 @@ def test_output_dir_that_cannot_be_created(tmp_path, monkeypatch):
     (["device=tpu"], "device=tpu: choose one of auto, cpu, cuda"),
 ])
 def test_generate_values_are_checked_before_the_checkpoint_is_read(args, message, tmp_path, capsys):
-    from textgan.generate import main
+    from textgan.cli.generate import main
 
     ckpt = tmp_path / "never_read.ckpt"  # does not exist: the value is refused first
     assert main([f"ckpt={ckpt}", *args]) == 2
@@ -354,7 +355,7 @@ def test_generate_values_are_checked_before_the_checkpoint_is_read(args, message
     (["decode=nucleus"], "decode=nucleus: choose one of greedy, sample, beam"),
 ])
 def test_chat_values_are_checked_before_the_checkpoint_is_read(args, message, tmp_path, capsys):
-    from textgan.chat import main
+    from textgan.cli.chat import main
 
     assert main([f"ckpt={tmp_path / 'never_read.ckpt'}", *args]) == 2
     _assert_one_line(capsys.readouterr().err, 2, message)
@@ -414,17 +415,17 @@ def test_run_py_output_dir_not_writable(tmp_path, capsys):
 def test_cli_generate_chat_report(tmp_path):
     proc = _cli(["generate.py", "ckpt=x.ckpt", "temperature=0"], tmp_path)
     _assert_one_line(proc.stderr, proc.returncode, "temperature=0 is out of range; give a number > 0")
-    proc = _cli(["-m", "textgan.chat", "ckpt=x.ckpt", "batch_size=0"], tmp_path)
+    proc = _cli(["-m", "textgan.cli.chat", "ckpt=x.ckpt", "batch_size=0"], tmp_path)
     _assert_one_line(proc.stderr, proc.returncode, "batch_size=0 is out of range; give an integer >= 1")
     empty = tmp_path / "empty_sweep"
     empty.mkdir()
-    proc = _cli(["-m", "textgan.report", str(empty)], tmp_path)
+    proc = _cli(["-m", "textgan.cli.report", str(empty)], tmp_path)
     _assert_one_line(proc.stderr, proc.returncode, f"no job with csv/metrics.csv under {empty}; give a sweep dir")
     assert list(empty.iterdir()) == []  # no report folder written
 
 
 def test_report_on_a_missing_folder(tmp_path, capsys):
-    from textgan.report import main
+    from textgan.cli.report import main
 
     assert main([str(tmp_path / "nowhere")]) == 2
     _assert_one_line(capsys.readouterr().err, 2, "nowhere is not a folder; give a sweep dir")

@@ -1,4 +1,4 @@
-"""`textgan.evaluate`: sampling temperatures on a toy model with a known answer (T -> 0 is the argmax, T = 1 is the
+"""`textgan.cli.evaluate`: sampling temperatures on a toy model with a known answer (T -> 0 is the argmax, T = 1 is the
 untempered model, a hand-computed tempered NLL), and the CSV / PNG of the quality-diversity plane."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from textgan.evaluate import build_datamodule, main, parse_temperatures
+from textgan.cli.evaluate import build_datamodule, main, parse_temperatures
 from textgan.metrics.bleu import bleu_scores, self_bleu_scores
 from textgan.metrics.nll import nll_oracle, sequence_nll
 from textgan.models.lstm import LSTMGenerator
@@ -183,7 +183,7 @@ def test_old_spellings_name_the_new_one(args, message, capsys):
 
 
 def test_hydra_app_help_cfg_and_a_run_equal_to_main(tmp_path):
-    """`python -m textgan.evaluate` is the `@hydra.main` app: `--help` names the tool and its keys, `--cfg job`
+    """`python -m textgan.cli.evaluate` is the `@hydra.main` app: `--help` names the tool and its keys, `--cfg job`
     prints the composed options (`data.KEY=` included), an old spelling is one line, and a real run writes the
     same CSV as `main` with the same command line, and nothing else in the cwd."""
     import os
@@ -195,7 +195,7 @@ def test_hydra_app_help_cfg_and_a_run_equal_to_main(tmp_path):
     cwd.mkdir()
 
     def evaluate(*args):
-        return subprocess.run([sys.executable, "-m", "textgan.evaluate", *map(str, args)], cwd=cwd, env=env,
+        return subprocess.run([sys.executable, "-m", "textgan.cli.evaluate", *map(str, args)], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=120)
 
     helped = evaluate("--help")
@@ -250,7 +250,7 @@ def test_checkpoints_of_different_data_are_refused(tmp_path, capsys):
 
 
 def test_report_draws_the_sweep_plane_mean_over_seeds(tmp_path):
-    from textgan.report import main as report_main
+    from textgan.cli.report import main as report_main
 
     sweep = tmp_path / "multirun" / "x"
     made = {}
@@ -280,7 +280,7 @@ def test_report_draws_the_sweep_plane_mean_over_seeds(tmp_path):
 
 
 def test_plane_axes_follow_what_the_data_measures():
-    from textgan.evaluate import Point, plane_axes
+    from textgan.cli.evaluate import Point, plane_axes
 
     def pts(*names):
         return [Point("m", "", 1.0, 1, dict.fromkeys(names, 0.5))]
@@ -308,7 +308,7 @@ def test_checkpoint_from_before_configured_metrics_is_scored_with_its_datas_defa
 
 
 def test_legacy_metrics_take_the_bleu_settings_old_text_checkpoints_kept_in_data():
-    from textgan.evaluate import build_datamodule, legacy_metrics
+    from textgan.cli.evaluate import build_datamodule, legacy_metrics
 
     data = {"_target_": "textgan.data.poetry.ChinesePoetryDataModule", "bleu_ns": [2, 3], "num_bleu_samples": 7,
             "self_bleu_ns": [2], "num_self_bleu_samples": 5}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from textgan.config_validation import check_overrides, group_options, validate_config
+from textgan.config.validate import check_overrides, group_options, validate_config
 from textgan.errors import ConfigError
 
 from conftest import compose_config
@@ -169,7 +169,7 @@ def test_the_dialogue_rl_recipe_runs_at_smoke_size_from_seed_interpolated_checkp
     """results.md's commands at toy size: forward and backward MLE, MMI from their checkpoints named through
     `${seed}` (one command line for every seed), the simulation phase resumed from MMI's checkpoint into a run
     of its own; each run's test pass logs the table's measures."""
-    from textgan.train import train
+    from textgan.runs.train import train
 
     from conftest import read_metrics, shared_data_dir
 
@@ -200,7 +200,7 @@ def test_the_adversuc_script_scores_each_checkpoint_greedy_and_beam(tmp_path, ca
     AdverSuc), the human ceiling first; a spec without LABEL= is one line."""
     import importlib.util
 
-    from textgan.train import train
+    from textgan.runs.train import train
 
     from conftest import REPO, shared_data_dir
 

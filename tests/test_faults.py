@@ -10,8 +10,8 @@ import pytest
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from textgan.callbacks.faults import NonFiniteError
-from textgan.train import RunInterrupted, train
+from textgan.runs.callbacks.faults import NonFiniteError
+from textgan.runs.train import RunInterrupted, train
 
 from conftest import compose_config, read_metrics
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from textgan.cli.generate import main, poem_lines
 from textgan.data.vocab import Vocabulary
-from textgan.generate import main, poem_lines
 
 from conftest import compose_config
 
@@ -78,7 +78,7 @@ def test_poem_layout_is_a_config_key_of_the_app(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def generate(*args):
-        return subprocess.run([sys.executable, "-m", "textgan.generate", *map(str, args)], cwd=tmp_path, env=env,
+        return subprocess.run([sys.executable, "-m", "textgan.cli.generate", *map(str, args)], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=120)
 
     out = tmp_path / "poems.txt"
@@ -106,7 +106,7 @@ def test_bad_arguments_are_one_line_errors(args, message, capsys):
 
 
 def test_hydra_app_multirun_writes_one_file_per_decoding_setting(tmp_path):
-    """`python -m textgan.generate -m ... temperature=0.7,1.0`: one output per job in `<run dir>/generate/`,
+    """`python -m textgan.cli.generate -m ... temperature=0.7,1.0`: one output per job in `<run dir>/generate/`,
     nothing in the cwd; `--cfg job` prints the composed options."""
     import os
     import subprocess
@@ -120,7 +120,7 @@ def test_hydra_app_multirun_writes_one_file_per_decoding_setting(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def generate(*args):
-        return subprocess.run([sys.executable, "-m", "textgan.generate", *args], cwd=cwd, env=env,
+        return subprocess.run([sys.executable, "-m", "textgan.cli.generate", *args], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=120)
 
     proc = generate("-m", f"ckpt={ckpt}", "num_samples=4", "temperature=0.7,1.0")

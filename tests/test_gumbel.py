@@ -102,7 +102,7 @@ def _evals(tmp_path, key):
 
 
 def test_smoke_gumbel_gan_on_cfg(tmp_path):
-    from textgan.train import train
+    from textgan.runs.train import train
 
     cfg = compose_config(["experiment=smoke_gumbel_gan", "data=cfg"], tmp_path)
     assert cfg.method.generator._target_.endswith("GumbelLSTMGenerator")  # named by the method
@@ -117,7 +117,7 @@ def test_smoke_gumbel_gan_on_cfg(tmp_path):
 
 
 def test_smoke_gumbel_gan_on_oracle_and_mle_on_cfg(tmp_path):
-    from textgan.train import train
+    from textgan.runs.train import train
 
     train(
         compose_config(

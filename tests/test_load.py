@@ -1,6 +1,6 @@
-"""`textgan.load`: a checkpoint rebuilds only textgan's own classes. Tampered checkpoints (a `_target_` nested in a
-value, a foreign method or model class, `_args_`/`_partial_` from the file) are refused in one line by
-`load_method`, `generate.py` and `textgan.chat`, and nothing they name runs (no file written)."""
+"""`textgan.runs.checkpoint`: a checkpoint rebuilds only textgan's own classes. Tampered checkpoints (a `_target_`
+nested in a value, a foreign method or model class, `_args_`/`_partial_` from the file) are refused in one line by
+`load_method`, `generate.py` and `textgan.cli.chat`, and nothing they name runs (no file written)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import yaml
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from textgan.cli.generate import main as generate_main
 from textgan.data.vocab import Vocabulary
-from textgan.generate import main as generate_main
-from textgan.load import METHODS, MODELS, CheckpointError, build_method, load_method
 from textgan.metrics.build import METRICS
 from textgan.optim import OPTIMIZERS, is_optimizer_parameter
+from textgan.runs.checkpoint import METHODS, MODELS, CheckpointError, build_method, load_method
 
 from conftest import REPO, compose_config
 
@@ -157,7 +157,7 @@ def test_every_tampered_variant_is_refused(tmp_path):
 
 
 def test_chat_refuses_a_tampered_checkpoint(tmp_path, capsys):
-    from textgan.chat import main as chat_main
+    from textgan.cli.chat import main as chat_main
 
     target = tmp_path / "pwned.txt"
     method_cfg = _clean_method_cfg(tmp_path)
@@ -196,7 +196,7 @@ def test_unreadable_checkpoints_are_one_line_without_weights_only_advice(tmp_pat
 def test_allow_list_is_exactly_the_classes_conf_builds():
     def targets(group: str, optimizers: bool = False) -> set[str]:
         found = set()
-        for f in (REPO / "textgan" / "conf" / group).rglob("*.yaml"):
+        for f in (REPO / "conf" / group).rglob("*.yaml"):
             node = yaml.safe_load(f.read_text()) or {}
             nodes = [node, *[v for k, v in node.items() if isinstance(v, dict)
                              and is_optimizer_parameter(k) == optimizers]]
@@ -234,7 +234,7 @@ def test_the_optimiser_node_is_checked_but_not_built(tmp_path):
 
 def test_metric_allow_list_is_exactly_the_classes_conf_metrics_builds():
     found = set()
-    for f in (REPO / "textgan" / "conf" / "metrics").rglob("*.yaml"):
+    for f in (REPO / "conf" / "metrics").rglob("*.yaml"):
         node = yaml.safe_load(f.read_text()) or {}
         found |= {n["_target_"] for n in node.values() if isinstance(n, dict) and "_target_" in n}
     assert set(METRICS) == found

@@ -133,7 +133,7 @@ def test_wandb_table_has_the_sample_columns(tmp_path):
 
     from pytorch_lightning.loggers import WandbLogger
 
-    from textgan.callbacks.samples import SampleLogger
+    from textgan.runs.callbacks.samples import SampleLogger
 
     calls = []
 

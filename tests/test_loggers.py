@@ -2,7 +2,7 @@
 
 import csv
 
-from textgan.loggers import ResumableCSVLogger
+from textgan.runs.loggers import ResumableCSVLogger
 
 
 def _rows(path):
@@ -28,7 +28,7 @@ def test_metrics_csv_after_crash_and_resume_in_the_same_dir_equals_the_uninterru
     """The redone epoch's rows replace the interrupted attempt's: no duplicates, nothing lost (issue 12, item 6)."""
     import pytest
 
-    from textgan.train import train
+    from textgan.runs.train import train
 
     from conftest import compose_config
 

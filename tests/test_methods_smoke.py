@@ -5,7 +5,7 @@ runs are identical; a checkpoint resumes in the right phase. (The 2-process CPU 
 import pytest
 import torch
 
-from textgan.train import train
+from textgan.runs.train import train
 
 from conftest import compose_config, read_metrics
 

@@ -155,7 +155,7 @@ def test_build_passes_what_the_data_provides_and_refuses_mistakes_in_one_line():
 
 
 def test_a_run_config_with_metrics_its_data_cannot_feed_is_refused_before_anything_runs(tmp_path):
-    from textgan.config_validation import validate_config
+    from textgan.config.validate import validate_config
 
     from conftest import compose_config
 

@@ -13,7 +13,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from textgan.config_validation import group_options
+from textgan.config.validate import group_options
 from textgan.errors import ConfigError
 from textgan.optim import adam, check_optimizer, is_optimizer_parameter, plain
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from textgan.train import train
+from textgan.runs.train import train
 
 from conftest import compose_config
 

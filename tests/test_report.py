@@ -1,11 +1,11 @@
-"""`python -m textgan.report SWEEP_DIR`: final metrics of every job, mean ± std over seeds grouped by the swept
+"""`python -m textgan.cli.report SWEEP_DIR`: final metrics of every job, mean ± std over seeds grouped by the swept
 keys, curves to PNG; checked on a synthetic sweep with hand-computed values."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from textgan.report import find_jobs, main, mean_std, summary_table, swept_keys
+from textgan.cli.report import find_jobs, main, mean_std, summary_table, swept_keys
 
 
 def _job(sweep: Path, num: int, method: str, seed: int, curve: list[float], test: float) -> None:
@@ -81,7 +81,7 @@ def test_one_seed_shows_its_value_with_n1_and_the_csv_holds_the_table(tmp_path, 
 
 
 def test_phase_starts_are_the_epochs_where_progress_phase_changes(tmp_path):
-    from textgan.report import read_job
+    from textgan.cli.report import read_job
 
     job = tmp_path / "0"
     (job / "csv").mkdir(parents=True)
@@ -114,7 +114,7 @@ def _iteration_job(sweep: Path, num: int, seed: int, rows: list[tuple[float, flo
 
 
 def test_plot_draws_the_mean_over_seeds_of_a_metric_against_another_column(tmp_path):
-    from textgan.report import curve_stats, parse_plots, xy_points
+    from textgan.cli.report import curve_stats, parse_plots, xy_points
 
     sweep = tmp_path / "multirun" / "w"
     _iteration_job(sweep, 0, 1, [(50, 0.4, 0.8), (100, 0.5, 0.9)])

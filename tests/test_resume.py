@@ -12,9 +12,9 @@ import pytest
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from textgan.callbacks.checkpointing import AtomicCheckpointIO
-from textgan.resume import find_last_checkpoint
-from textgan.train import train
+from textgan.runs.callbacks.checkpointing import AtomicCheckpointIO
+from textgan.runs.resume import find_last_checkpoint
+from textgan.runs.train import train
 
 from conftest import compose_config, read_metrics
 
@@ -140,7 +140,7 @@ TINY_MLE = ["experiment=smoke_mle", "method.epochs=3", "test=false", "seed=5"]
 def _signature(tmp_path, overrides):
     from omegaconf import OmegaConf
 
-    from textgan.resume import resume_signature
+    from textgan.runs.resume import resume_signature
 
     return resume_signature(OmegaConf.to_container(compose_config([*TINY_MLE, *overrides], tmp_path), resolve=True))
 
@@ -166,7 +166,7 @@ def test_signature_ignores_what_only_observes(tmp_path, overrides):
 def test_ckpt_path_last_does_not_resume_a_run_with_other_limits(tmp_path, caplog):
     runs = tmp_path / "outputs" / "mle_oracle"
     train(compose_config([*TINY_MLE, "trainer.limit_train_batches=1"], runs / "one_batch"))
-    with caplog.at_level("WARNING", logger="textgan.resume"):
+    with caplog.at_level("WARNING", logger="textgan.runs.resume"):
         train(compose_config([*TINY_MLE, "ckpt_path=last"], runs / "full"))
     assert torch.load(runs / "full" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 12  # 3 x 4
     warning = next(r.getMessage() for r in caplog.records if "ckpt_path=last" in r.getMessage())
@@ -191,7 +191,7 @@ def test_corrupt_last_ckpt_falls_back_to_the_previous_one_and_resumes_exactly(tm
     else:
         last.write_bytes(os.urandom(4096))
 
-    with caplog.at_level("INFO", logger="textgan.resume"):
+    with caplog.at_level("INFO", logger="textgan.runs.resume"):
         train(compose_config([*TINY_MLE, "ckpt_path=last"], runs / "requeued"))
     messages = [r.getMessage() for r in caplog.records]
     fallback = next(m for m in messages if "falling back" in m)
@@ -208,7 +208,7 @@ def test_corrupt_last_ckpt_falls_back_to_the_previous_one_and_resumes_exactly(tm
 
 
 def test_every_checkpoint_unreadable_starts_from_scratch_and_a_named_one_is_refused(tmp_path, caplog):
-    from textgan.load import CheckpointError
+    from textgan.runs.checkpoint import CheckpointError
 
     runs = tmp_path / "outputs" / "mle_oracle"
     first = runs / "first"
@@ -226,7 +226,7 @@ def test_every_checkpoint_unreadable_starts_from_scratch_and_a_named_one_is_refu
         AtomicCheckpointIO().load_checkpoint(last)
     assert "\n" not in str(info.value) and "weights_only=False" not in str(info.value)
     _truncate(prev)
-    with caplog.at_level("WARNING", logger="textgan.resume"):
+    with caplog.at_level("WARNING", logger="textgan.runs.resume"):
         train(compose_config([*TINY_MLE, "method.epochs=2", "ckpt_path=last"], runs / "again"))
     assert any("every checkpoint of this configuration is unreadable" in r.getMessage() for r in caplog.records)
     assert torch.load(runs / "again" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8

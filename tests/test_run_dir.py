@@ -1,5 +1,5 @@
 """Run dirs: jobs launched together never share one; a run never takes over a dir holding another run's files
-(`textgan/run_dir.py`, `conf/hydra/default.yaml`)."""
+(`textgan/runs/run_dir.py`, `conf/hydra/default.yaml`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import pytest
 import yaml
 
-from textgan.run_dir import RunDirError, claim_run_dir, lock_run_dir
+from textgan.runs.run_dir import RunDirError, claim_run_dir, lock_run_dir
 
 from conftest import REPO
 

@@ -14,7 +14,7 @@ import pytest
 import pytorch_lightning as pl
 import yaml
 
-from textgan.run_log import route_library_logs
+from textgan.runs.run_log import route_library_logs
 
 from conftest import REPO
 
@@ -50,7 +50,7 @@ def test_run_log_holds_lightning_messages_and_config_tree(tmp_path):
     text = (out / "run.log").read_text()
     assert "GPU available: False" in text and "`Trainer.fit` stopped" in text  # Lightning's messages
     assert "resolved config:" in text and "optimized_metric: val/nll_oracle" in text  # the config tree
-    assert "[textgan.train][INFO] - seed" in text
+    assert "[textgan.runs.train][INFO] - seed" in text
     assert "exists and is not empty" not in text + proc.stderr + proc.stdout
 
     hparams = yaml.safe_load((out / "csv" / "hparams.yaml").read_text())

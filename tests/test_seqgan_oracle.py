@@ -164,7 +164,7 @@ def test_seqgan_init_is_the_authors_lstm():
 
 
 def test_oracle_choice_and_init_are_validated(tmp_path):
-    from textgan.config_validation import ConfigError, validate_config
+    from textgan.config.validate import ConfigError, validate_config
 
     for override, message in (("data.oracle=seqgn", "data.oracle"), ("method.generator.init=tf", "init")):
         cfg = compose_config(["data=oracle", override], tmp_path)

@@ -7,7 +7,7 @@ from functools import partial
 import torch
 from omegaconf import OmegaConf
 
-from textgan.config_validation import CONF_DIR
+from textgan.config.validate import CONF_DIR
 from textgan.data.vocab import Vocabulary
 from textgan.methods.seqgan import SeqGAN
 from textgan.models.cnn import CNNDiscriminator

@@ -1,7 +1,7 @@
 """One sweep = one folder, one W&B group, one report: a real `run.py -m experiment=smoke_mle,smoke_seqgan seed=1,2`
-writes its four jobs into `multirun/<sweep_name>/<time>_<id>/<num>_<overrides>` and `textgan.report` reads them
+writes its four jobs into `multirun/<sweep_name>/<time>_<id>/<num>_<overrides>` and `textgan.cli.report` reads them
 back with the jobs' own values; a folder mixing sweeps is refused in one line (`conf/hydra/default.yaml`,
-`textgan/run_dir.py`, `textgan/report.py`)."""
+`textgan/runs/run_dir.py`, `textgan/cli/report.py`)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 import yaml
 from omegaconf import open_dict, read_write
 
-from textgan.report import find_jobs, main
-from textgan.run_dir import JOB_NAME_MAX, job_dirname
+from textgan.cli.report import find_jobs, main
+from textgan.runs.run_dir import JOB_NAME_MAX, job_dirname
 
 from conftest import REPO, read_metrics
 
@@ -49,8 +49,8 @@ def test_wandb_group_is_the_sweep_for_every_job(tmp_path):
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
 
-    from textgan.compose import CONF_DIR
-    from textgan.wandb_run import configure_wandb
+    from textgan.config.compose import CONF_DIR
+    from textgan.runs.wandb_run import configure_wandb
 
     groups = []
     for job in ("0_method=mle,seed=1", "3_method=seqgan,seed=2"):

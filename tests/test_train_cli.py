@@ -1,4 +1,4 @@
-"""The command line: a Hydra multirun writes one dir per job and `textgan.report` summarises it; `main` returns
+"""The command line: a Hydra multirun writes one dir per job and `textgan.cli.report` summarises it; `main` returns
 the optimized metric; bf16-mixed runs on CPU; a config typo is a one-line error with the valid choices."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 import pytest
 import yaml
 
-from textgan.report import find_jobs, summary_table
-from textgan.train import train
+from textgan.cli.report import find_jobs, summary_table
+from textgan.runs.train import train
 
 from conftest import REPO, compose_config, read_metrics
 

@@ -4,7 +4,7 @@ files under the run dir, ready for `wandb sync`."""
 import os
 import re
 
-from textgan.train import train
+from textgan.runs.train import train
 
 from conftest import compose_config
 

@@ -104,7 +104,7 @@ def test_conv_resnet_shapes_and_argmax_sampling():
 
 
 def test_smoke_run_picks_its_model_logs_js_and_keeps_the_critic_rhythm(tmp_path):
-    from textgan.train import train
+    from textgan.runs.train import train
 
     cfg = compose_config(["experiment=smoke_wgan_gp"], tmp_path)
     assert cfg.optimized_metric == "val/js4"

@@ -10,8 +10,11 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
+
+from textgan.config.compose import CONF_DIR
 
 from conftest import REPO
 
@@ -22,19 +25,38 @@ def _run(cmd: list, cwd, env, timeout: int = 240) -> subprocess.CompletedProcess
     return proc
 
 
+_BUILD_OUTPUTS = shutil.ignore_patterns(".git", "build", "*.egg-info", "outputs", "multirun", "__pycache__", "*.log",
+                                        ".venv*")
+
+
+def _left_out(folder: str, names: list[str]) -> set[str]:
+    """What the copy of the checkout leaves out: build outputs, and the run records of `experiments/<table>/runs/`
+    (but not the package `textgan/runs/`)."""
+    records = {"runs"} & set(names) if Path(folder).parent.name == "experiments" else set()
+    return set(_BUILD_OUTPUTS(folder, names)) | records
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_its_console_scripts_train_generate_chat_and_evaluate(tmp_path):
     # built from a copy of the sources: an in-tree build reuses a stale build/lib and could hide a missing file
     src = tmp_path / "src"
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "outputs", "multirun",
-                                                             "runs", "__pycache__", "*.log", ".venv*"))
+    shutil.copytree(REPO, src, ignore=_left_out)
     wheels = tmp_path / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", src, "-w", wheels],
          tmp_path, os.environ)
     (wheel,) = wheels.glob("textgan-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
     assert all(f"textgan/conf/{tool}.yaml" in names for tool in ("config", "generate", "chat", "evaluate"))
     assert "textgan/conf/model/generator/lstm.yaml" in names  # the deepest group
+    # the wheel's textgan/conf/ is the checkout's top-level conf/: the same files, byte for byte
+    packed = {n.removeprefix("textgan/conf/"): n for n in names if n.startswith("textgan/conf/")}
+    checkout = {p.relative_to(REPO / "conf").as_posix(): p for p in (REPO / "conf").rglob("*") if p.is_file()}
+    assert sorted(packed) == sorted(checkout)
+    assert [f for f in checkout if archive.read(packed[f]) != checkout[f].read_bytes()] == []
+    # and every module of the checkout's textgan/ (a package the package list missed would be left out)
+    modules = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "textgan").rglob("*.py"))
+    assert [m for m in modules if m not in names] == []
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", venv], tmp_path, os.environ)
@@ -50,6 +72,9 @@ def test_wheel_installs_and_its_console_scripts_train_generate_chat_and_evaluate
     work.mkdir()
     where = _run([bin_dir / "python", "-c", "import textgan; print(textgan.__file__)"], work, env).stdout
     assert str(venv) in where, where
+    conf = _run([bin_dir / "python", "-c", "from textgan.config.compose import CONF_DIR; print(CONF_DIR)"], work,
+                env).stdout.strip()
+    assert conf == os.path.join(os.path.dirname(where.strip()), "conf"), conf  # the wheel composes from its own
 
     run_dir = work / "run"
     _run([bin_dir / "textgan-train", "experiment=smoke_mle", "logger=csv", "method.epochs=1", "test=false",
@@ -81,3 +106,7 @@ def test_wheel_installs_and_its_console_scripts_train_generate_chat_and_evaluate
     simulated = _run([bin_dir / "textgan-chat", f"ckpt={chat_ckpt}", "simulate=true", "turns=2", "input=hello 1",
                       "decode=greedy"], work, env).stdout
     assert simulated.startswith("> hello 1\nA: ") and "\nB: " in simulated
+
+
+def test_checkout_composes_from_its_top_level_conf():
+    assert CONF_DIR == REPO / "conf" and (CONF_DIR / "config.yaml").is_file()

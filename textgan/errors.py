@@ -11,7 +11,7 @@ traceback.
   by `hydra.utils.instantiate`. Anything else is a bug: `None`, and the traceback is kept.
 - `handle(ex, prog)`: print the line on stderr (and into the log files Hydra opened), return the exit status;
   `None` for a bug or when `HYDRA_FULL_ERROR=1` asks for the full trace. Entry points (`run.py`, `generate`,
-  `textgan.chat`, `textgan.report`) call it in their `except` clause and re-raise on `None`.
+  `textgan.cli.chat`, `textgan.cli.report`) call it in their `except` clause and re-raise on `None`.
 """
 
 from __future__ import annotations

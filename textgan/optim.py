@@ -14,8 +14,9 @@ method calls it on its parameters in `configure_optimizers`. Constructor paramet
 (the run config in the checkpoint keeps their settings). Without Hydra, `adam(lr=...)` builds the same factory,
 so `MLE(vocab, generator, seq_len, optimizer=adam(lr=0.01))` trains exactly like the config.
 
-`OPTIMIZERS` names the optimisers a config (and a checkpoint, `textgan.load`) may use; `check_optimizer` gives
-their learning rate and decay the same one-line range errors as every other setting (`textgan.ranges`).
+`OPTIMIZERS` names the optimisers a config (and a checkpoint, `textgan.runs.checkpoint`) may use;
+`check_optimizer` gives their learning rate and decay the same one-line range errors as every other setting
+(`textgan.ranges`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Value ranges, declared where the value is taken: `num_rollouts: PositiveInt = 16` in a constructor's signature.
 
 `PositiveInt` is `Annotated[int, Range(1)]`: type checkers, `typing.get_type_hints` and
-`textgan.config_validation` see a plain `int`; `check_arguments(fn, values, prefix)` reads the ranges of `fn`'s
+`textgan.config.validate` see a plain `int`; `check_arguments(fn, values, prefix)` reads the ranges of `fn`'s
 signature and checks `values` against them. Constructors call it first thing (API users get the same one-line
-error), and `textgan.preflight` calls it on every `_target_` node of a composed config before any work.
-`check_value` checks one command-line value (type and range) for `generate` and `textgan.chat`.
+error), and `textgan.config.checks` calls it on every `_target_` node of a composed config before any work.
+`check_value` checks one command-line value (type and range) for `generate` and `textgan.cli.chat`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ The first checkpoint is the MLE model. A fresh `HierarchicalDiscriminator` (`tex
 human vs that model's responses (the first half greedy, the second beam) to the first `--evaluator-pairs`
 validation contexts; then every checkpoint answers the first `--test-pairs` test contexts greedily and with beam
 search, and the table (AdverSuc of each, and of the human test responses: the ceiling) is printed as markdown.
-Checkpoints are rebuilt weights-only (`textgan.chat.Responder`); the data from the MLE checkpoint's stored plain
+Checkpoints are rebuilt weights-only (`textgan.cli.chat.Responder`); the data from the MLE checkpoint's stored plain
 `data` config, only as textgan's `DialogueDataModule`.
 """
 
@@ -42,7 +42,7 @@ def parse_systems(specs: list[str]) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from textgan.chat import Responder
+    from textgan.cli.chat import Responder
     from textgan.data.dialogue import DialogueDataModule
     from textgan.metrics.adversuc import adversarial_success, train_evaluator
 

@@ -3,7 +3,7 @@ adversarial training by round) and a markdown table of the gap at the authors' l
 
     python experiments/seqgan_oracle/vs_authors.py multirun/seqgan_table1_cpu [--out experiments/seqgan_oracle]
 
-Reads every job under the folder (`textgan.report.find_jobs`, several sweeps allowed: seeds run as parallel
+Reads every job under the folder (`textgan.cli.report.find_jobs`, several sweeps allowed: seeds run as parallel
 sweeps) and `$TEXTGAN_DATA/seqgan_oracle/experiment-log.txt`. Both are indexed by what was trained: the authors'
 pre-training "epoch k" is logged after k + 1 epochs, their adversarial "epoch k" after k + 1 generator steps
 (rounds); textgan's `val/epoch` e after e + 1 epochs, i.e. after e + 1 - g_pretrain_epochs - d_pretrain_rounds
@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 from mle_vs_authors import authors_log  # this folder's reader of the authors' log (the script's dir is on sys.path)
 
-from textgan.report import find_jobs
+from textgan.cli.report import find_jobs
 
 METRIC = "val/nll_oracle"
 

@@ -9,7 +9,7 @@ import hydra
 REPO = Path(__file__).resolve().parents[2]
 
 
-@hydra.main(version_base="1.3", config_path=str(REPO / "textgan" / "conf"), config_name="config")
+@hydra.main(version_base="1.3", config_path=str(REPO / "conf"), config_name="config")
 def main(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
 

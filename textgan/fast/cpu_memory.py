@@ -8,7 +8,7 @@ such temporaries thousands of times per call (page faults and their cost measure
 
 It is the in-process equivalent of `MALLOC_MMAP_THRESHOLD_=... MALLOC_TRIM_THRESHOLD_=...` (or of preloading
 jemalloc/tcmalloc, as PyTorch's CPU performance guide suggests): the resident size no longer shrinks after a peak.
-`textgan.train.train` calls it for runs on a CPU unless `keep_freed_memory=false` (on GPUs the host allocator
+`textgan.runs.train.train` calls it for runs on a CPU unless `keep_freed_memory=false` (on GPUs the host allocator
 is not where the time goes); on other C libraries it does nothing.
 """
 

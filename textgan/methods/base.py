@@ -44,7 +44,7 @@ class TextGANModule(pl.LightningModule):
     """
 
     phases: tuple[str, ...] = ("train",)
-    # what the data module must provide (its `provides_data`), checked before any data is built (textgan.preflight)
+    # what the data module must provide (its `provides_data`), checked before any data is built (textgan.config.checks)
     needs_data: str = "sequences"
 
     def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 10_000,
@@ -198,3 +198,18 @@ class TextGANModule(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         if "vocab" in checkpoint:
             self.vocab.check_same(Vocabulary.from_state_dict(checkpoint["vocab"]))
+
+
+
+def log_row(module: pl.LightningModule, metrics: Mapping[str, float | torch.Tensor]) -> None:
+    """`metrics` as one row of their own in every logger (with `epoch` and the current step, as Lightning's rows).
+
+    For a value measured once per round (SeqGAN's policy-gradient loss and mean reward, measured at batch 0 of an
+    adversarial epoch): `self.log` keeps a step value until the epoch ends and writes it again on every later
+    row, so in `metrics.csv` it would reappear on each D-step row of the round, and a mean over rows would weight
+    a round by its number of D steps. Logged here it appears once per measurement. Loggers write on rank 0 only."""
+    trainer = module._trainer
+    if trainer is None or not trainer.loggers:
+        return
+    row = {name: float(value) for name, value in metrics.items()}  # one host copy per round
+    trainer._logger_connector.log_metrics(row)  # adds `epoch`, uses Lightning's step: rows line up with its own

@@ -2,7 +2,7 @@
 Dialogue Generation", EMNLP 2016, arXiv 1606.01541).
 
 One seq2seq policy `p_RL(a | p, q)` (`textgan.models.seq2seq`, attention) talks to itself; *fixed*, pre-trained
-scorers reward every turn (`textgan.rewards.dialogue`): the forward MLE model `p_seq2seq(a | p, q)` (a frozen copy
+scorers reward every turn (`textgan.dialogue.rewards`): the forward MLE model `p_seq2seq(a | p, q)` (a frozen copy
 of the policy's starting point) and the backward model `p_backward(q | a)` (MLE on swapped pairs, e.g. a
 `method=seq2seq data.direction=backward` checkpoint). Unlike `method=dialogue_seqgan` (Li et al. 2017), whose
 reward (the discriminator) is trained alongside the generator, these rewards never change.
@@ -20,7 +20,7 @@ curricula from step counters saved in the checkpoint, so a resumed run continues
    `prefix_start` and drops by one every `prefix_anneal_every` steps, down to 0 (`prefix_length`).
 2. `simulation` (`simulation_epochs`, sec. 4 "Dialogue simulation"): each batch's contexts start dialogues;
    the policy plays both agents, sampling every turn from the last `data.context_turns` turns
-   (`textgan.simulation.simulate`, all dialogues of the batch at once); every turn i gets the reward
+   (`textgan.dialogue.simulation.simulate`, all dialogues of the batch at once); every turn i gets the reward
    `r = l1 r1 + l2 r2 + l3 r3` (`reward_weights`), and REINFORCE (eq. 7) weights the log-likelihood of every
    turn by the dialogue's total reward minus a running-mean baseline:
        grad J = sum_i grad log p_RL(a_i | p_i, q_i) * (sum_j R(a_j, [p_j, q_j]) - b).
@@ -41,6 +41,15 @@ import torch
 from textgan.data.tokenize import encode_padded
 from textgan.data.vocab import Vocabulary
 from textgan.decoding import DecodingSettings, sample_decode
+from textgan.dialogue.rewards import (
+    DEFAULT_WEIGHTS,
+    combine,
+    ease_of_answering,
+    encoder_state,
+    information_flow,
+    semantic_coherence,
+)
+from textgan.dialogue.simulation import Simulation, SimulationSettings, pack_context
 from textgan.errors import ConfigError
 from textgan.losses import masked_mean, mle_loss, policy_gradient_loss
 from textgan.methods.base import ModelFactory
@@ -55,15 +64,6 @@ from textgan.ranges import (
     UnitInterval,
     check_arguments,
 )
-from textgan.rewards.dialogue import (
-    DEFAULT_WEIGHTS,
-    combine,
-    ease_of_answering,
-    encoder_state,
-    information_flow,
-    semantic_coherence,
-)
-from textgan.simulation import Simulation, SimulationSettings, pack_context
 
 
 def prefix_length(step: int, start: int, every: int) -> int:

@@ -30,6 +30,7 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.decoding import DecodingSettings
+from textgan.dialogue.simulation import SimulationSettings
 from textgan.errors import ConfigError
 from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.adversarial import AdversarialTraining
@@ -38,7 +39,6 @@ from textgan.methods.seq2seq import DialogueMethod
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, UnitInterval, check_arguments
 from textgan.rollout import mc_rewards, takes_source_row
-from textgan.simulation import SimulationSettings
 
 Reward = Literal["regs", "sequence"]
 Baseline = Literal["running_mean", "none"]

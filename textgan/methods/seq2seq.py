@@ -9,7 +9,7 @@
   (split across DDP ranks, scored together), scored by BLEU-2/4 against each context's human response,
   distinct-1/2 (two definitions: `distinct_<n>` = distinct n-grams / n-grams, `distinct_<n>_per_token` =
   distinct n-grams / tokens, the one of Li et al. 2016) and the average length (`textgan.metrics.objects`);
-  then two copies of the model talk as `simulation` says (`textgan.simulation.SimulationSettings`), from the
+  then two copies of the model talk as `simulation` says (`textgan.dialogue.simulation.SimulationSettings`), from the
   first `simulation.inputs` contexts for up to `simulation.max_turns` turns (decoded like the responses), and
   `sim_length` is the mean simulated dialogue length (Li et al. 2016, sec. 5.2). `self.eval_samples` holds
   "context | human | generated" lines for the sample logger, `self.eval_sample_table` the same samples as
@@ -26,13 +26,13 @@ import torch
 
 from textgan.data.vocab import Vocabulary
 from textgan.decoding import DecodingSettings, decode
+from textgan.dialogue.rewards import DULL_RESPONSES
+from textgan.dialogue.simulation import Simulation, SimulationSettings, dialogue_length, simulate
 from textgan.errors import ConfigError
 from textgan.losses import mle_loss
 from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
-from textgan.rewards.dialogue import DULL_RESPONSES
-from textgan.simulation import Simulation, SimulationSettings, dialogue_length, simulate
 
 
 class DialogueMethod(TextGANModule):
@@ -108,7 +108,7 @@ class DialogueMethod(TextGANModule):
 
     def generate(self, num_samples: int, **kwargs) -> torch.Tensor:
         raise NotImplementedError("a dialogue generator answers contexts: use respond(context) "
-                                  "(or textgan.chat)")
+                                  "(or textgan.cli.chat)")
 
     # ------------------------------------------------------------------ evaluation
     def _eval_step(self, batch) -> None:
@@ -147,7 +147,7 @@ class DialogueMethod(TextGANModule):
     def simulate_dialogues(self, start: torch.Tensor, num_turns: int, method: str | None = None,
                            context_turns: int = 1, max_context_len: int | None = None, context_eos: bool = True,
                            **kwargs) -> Simulation:
-        """Two copies of the model talk from the inputs `start` `[B, *]` (`textgan.simulation.simulate`):
+        """Two copies of the model talk from the inputs `start` `[B, *]` (`textgan.dialogue.simulation.simulate`):
         `num_turns` responses `[B, seq_len]` decoded by `method` (default `decoding.decode`; `kwargs` override the
         decoding settings as in `respond`)."""
         v = self.vocab

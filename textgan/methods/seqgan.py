@@ -34,11 +34,10 @@ import torch
 from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.fast.cnn import PrefixSharingScorer
-from textgan.loggers import log_row
 from textgan.losses import labelled_discriminator_loss, policy_gradient_loss
 from textgan.masks import token_mask
 from textgan.methods.adversarial import AdversarialTraining
-from textgan.methods.base import ModelFactory, TextGANModule
+from textgan.methods.base import ModelFactory, TextGANModule, log_row
 from textgan.models.cnn import CNNDiscriminator
 from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
 from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments

@@ -6,13 +6,14 @@ A `metrics:` node maps a name to one metric node (`conf/metrics/<data>.yaml`, ch
       nll_test: {_target_: textgan.metrics.objects.NLLTest}
       bleu: {_target_: textgan.metrics.objects.BLEU, ns: [2, 3, 4, 5], num_samples: 1000}
 
-Each `_target_` must be one of `METRICS` (the same allow-list rule as `textgan.load`: `textgan.evaluate` builds
-the metrics of a checkpoint's stored config, and nothing a file names is instantiated beyond what textgan names).
+Each `_target_` must be one of `METRICS` (the same allow-list rule as `textgan.runs.checkpoint`:
+`textgan.cli.evaluate` builds the metrics of a checkpoint's stored config, and nothing a file names is instantiated
+beyond what textgan names).
 The node's other keys are plain settings. textgan supplies the rest: `vocab` and `seq_len` (the method's), and
 every name in the class's `needs` from the data module, which declares what it has in `eval_provides` (e.g. the
 oracle data module: `oracle`; the text corpora: `test_references`; the grammar data: `train_strings`). A metric
 whose needs the data does not provide is a user's mistake, refused in one line before any data is built
-(`check_metrics`, called by `textgan.preflight`).
+(`check_metrics`, called by `textgan.config.checks`).
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-"""Fixed (not trained alongside the policy) rewards for reinforcement learning of text generators."""
