@@ -1,6 +1,7 @@
-"""The rooms import one way (README "Architecture"; issue 10, "nothing runs back up"): a model file is the paper's
-model, so `textgan/models/` imports only the small rooms below it (no data, decoding, rollout or fast path), and
-`textgan/fast/`, whose sampler `textgan.sampling` draws with (and so the models), imports nothing of textgan."""
+"""The rooms import one way (docs/architecture.md, "Rules of the house": nothing runs back up): a model file is
+the paper's model, so `textgan/models/` imports only the small rooms below it (no data, decoding, rollout or fast
+path), and `textgan/fast/`, whose sampler `textgan.sampling` draws with (and so the models), imports nothing of
+textgan."""
 
 from __future__ import annotations
 
