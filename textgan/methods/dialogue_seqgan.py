@@ -128,13 +128,13 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
 
     # ------------------------------------------------------------------ Algorithm 1, one iteration per batch
     # (MLE pre-training is `AdversarialTraining.training_step`'s first phase)
-    def discriminator_pretraining_step(self, batch, batch_idx: int, d_opt) -> None:
+    def discriminator_pretraining_step(self, batch, d_opt) -> None:
         """Pre-train D: one D step on this batch of human pairs against sampled responses."""
         context, response = self.unpack(batch)
         self.log("progress/d_pretrain_round", float(self.current_epoch - self.hparams.g_pretrain_epochs))
         self.discriminator_step(context, response, d_opt)
 
-    def adversarial_step(self, batch, batch_idx: int, g_opt, d_opt) -> None:
+    def adversarial_step(self, batch, g_opt, d_opt) -> None:
         """One iteration of Algorithm 1 on this batch of pairs (X, Y): `d_steps` times, sample Y' ~ G(.|X) and
         update D with (X, Y) as positive and (X, Y') as negative examples; then `g_steps` times (on the first
         `adv_batch_size` pairs), sample Y', compute the reward r for (X, Y') with D, update G on (X, Y') with r,
