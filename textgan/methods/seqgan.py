@@ -38,8 +38,8 @@ from textgan.methods.adversarial import AdversarialTraining
 from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.methods.discriminator_pool import DiscriminatorBatches, DiscriminatorPool, DiscriminatorRound, draw_pool
 from textgan.models.cnn import CNNDiscriminator
-from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval, check_arguments
+from textgan.optim import OptimizerFactory, adam
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval
 from textgan.rollout import mc_rewards, update_rollout_policy
 
 
@@ -95,14 +95,9 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         d_pool_size: PositiveInt | None = None,
         fast_discriminator: bool = True,
     ):
-        check_arguments(SeqGAN, locals(), "method")
-        check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
+        super().__init__(locals())
         if rollout_policy not in ("current", "delayed"):
             raise ConfigError(f"method.rollout_policy must be 'current' or 'delayed', got {rollout_policy!r}")
-        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "g_pretrain_optimizer",
-                                          "g_adv_optimizer", "d_optimizer"], logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
         fast = PrefixSharingScorer(self.discriminator) if fast_discriminator and isinstance(
@@ -113,8 +108,6 @@ class SeqGAN(AdversarialTraining, TextGANModule):
         # the delayed rollout network (None: rollouts sample from G); `hparams.rollout_policy` names the choice
         self.rollout_policy = copy.deepcopy(self.generator).requires_grad_(False) if rollout_policy == "delayed" \
             else None
-        self.g_pretrain_optimizer, self.g_adv_optimizer = plain(g_pretrain_optimizer), plain(g_adv_optimizer)
-        self.d_optimizer = plain(d_optimizer)
         self.d_round: DiscriminatorRound | None = None  # the D steps of the current round (not checkpointed)
 
     # ------------------------------------------------------------------ schedule
