@@ -5,9 +5,8 @@ D training only; and the rollout policy of the published numbers as the default.
 from functools import partial
 
 import torch
-from omegaconf import OmegaConf
 
-from textgan.config_validation import CONF_DIR
+from textgan.compose import compose
 from textgan.data.vocab import Vocabulary
 from textgan.methods.seqgan import SeqGAN
 from textgan.models.cnn import CNNDiscriminator
@@ -139,7 +138,7 @@ def test_adversarial_round_d_steps_pools_with_dropout_in_d_training_only():
 
 
 def test_default_rollout_policy_is_the_one_behind_the_published_numbers():
-    cfg = OmegaConf.load(CONF_DIR / "method" / "seqgan.yaml")
+    cfg = compose(["method=seqgan"]).method
     assert cfg.rollout_policy == "current" and cfg.d_batch_size == 64 and cfg.d_pool_size is None
     assert (cfg.d_steps, cfg.d_epochs, cfg.g_steps, cfg.rollout_update_rate) == (5, 3, 1, 0.8)
 

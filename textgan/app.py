@@ -15,7 +15,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from textgan.defaults import register
+
 CONF_DIR = Path(__file__).resolve().parent / "conf"  # an absolute path: a file, not a module, for Hydra
+register(CONF_DIR)  # the constructors' defaults the method configs start from, before Hydra composes
 log = logging.getLogger("run")  # the name run.py always logged under
 
 
