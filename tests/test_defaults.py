@@ -60,3 +60,24 @@ def test_factory_node_keeps_the_learning_rate_and_what_differs_from_the_optimise
                                                             "lr": 0.1, "betas": [0.5, 0.9]}
     node = defaults_node(GumbelGAN)
     assert node["epochs"] == 50 and node["tau_min"] == 0.5 and "generator" not in node and "vocab" not in node
+
+
+def test_a_network_config_takes_its_constructors_defaults_but_the_vocabularys_ids():
+    node = OmegaConf.to_container(compose(["method=seqgan"]).method.generator)
+    assert node == {"_target_": "textgan.models.lstm.LSTMGenerator", "embed_dim": 32, "hidden_dim": 32,
+                    "num_layers": 1, "init": "pytorch", "start_token": None, "_partial_": True}
+    cfg = compose(["method=wgan_gp", "data=char_text", "method.generator.dim=64"])
+    assert cfg.method.critic.dim == 64  # the critic's sizes follow the generator's (its yaml's interpolations)
+
+
+def test_a_config_composed_without_registering_still_composes(tmp_path):
+    """An app of one's own over textgan's conf/ that does not call `register`: the settings its configs do not
+    name are left to the constructors' defaults."""
+    import subprocess
+    import sys
+
+    code = ("from hydra import compose, initialize_config_dir\n"
+            f"with initialize_config_dir(version_base='1.3', config_dir='{CONF_DIR}'):\n"
+            "    print(sorted(compose('config', overrides=['method=mle']).method))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "['_target_', 'generator', 'seq_len']"

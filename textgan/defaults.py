@@ -1,14 +1,18 @@
 """Every default written once: in the constructor's signature, read from there into the composed config.
 
-A method config (`conf/method/<name>.yaml`) names its `_target_` and what differs from the constructor's defaults
-(the networks, `seq_len`, an interpolation); its defaults list starts with
+A method config (`conf/method/<name>.yaml`) or a network config (`conf/model/<slot>/<name>.yaml`) names its
+`_target_` and what differs from the constructor's defaults (the networks, `seq_len`, an interpolation); its
+defaults list starts with
 
-    - /constructor/method@_here_: <name>
+    - optional /constructor/method@_here_: <name>          (a network: /constructor/model/<slot>@_here_)
 
 the config node of the defaults of `_target_`'s constructor (`defaults_node`), which `register` stores in
-Hydra's ConfigStore as `constructor/method/<name>`. So the composed config holds every setting (`--cfg job` shows
+Hydra's ConfigStore as `constructor/<group>/<name>`. So the composed config holds every setting (`--cfg job` shows
 them, `method.<key>=...` overrides them without `+`, the config checks see them), and the value is the one in
-the signature, where the ranges are declared too (`textgan.ranges`).
+the signature, where the ranges are declared too (`textgan.ranges`). textgan's entry points register before
+Hydra composes (`textgan.app`, `textgan.compose`); an app of one's own over textgan's `conf/` calls
+`register(conf_dir)` first (without it the configs still compose, and the settings they do not name take the
+signature's defaults when the object is built).
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from typing import Any
 
 import yaml
 
-GROUPS = ("method",)  # the config groups whose options take their defaults from their `_target_`
+# the config groups whose options take their defaults from their `_target_`
+GROUPS = ("method", "model/generator", "model/discriminator", "model/critic")
+# what the vocabulary fixes: the method passes it when it builds its networks, so it is no setting
+VOCABULARY_IDS = ("pad_id", "eos_id", "bos_id")
 _registered: set[tuple[Path, str]] = set()
 
 
@@ -54,11 +61,12 @@ def factory_node(factory: functools.partial) -> dict[str, Any]:
 
 def defaults_node(target: type) -> dict[str, Any]:
     """`{_target_, <parameter>: <default>}` of `target`'s constructor: every parameter with a default, but a
-    settings dataclass (its own config group, e.g. `conf/decoding/`); factories as their `_partial_` nodes."""
+    settings dataclass (its own config group, e.g. `conf/decoding/`) and the vocabulary's ids; factories as their
+    `_partial_` nodes."""
     node: dict[str, Any] = {"_target_": f"{target.__module__}.{target.__qualname__}"}
     for name, parameter in inspect.signature(target).parameters.items():
         default = parameter.default
-        if default is inspect.Parameter.empty or dataclasses.is_dataclass(default):
+        if default is inspect.Parameter.empty or dataclasses.is_dataclass(default) or name in VOCABULARY_IDS:
             continue
         node[name] = factory_node(default) if isinstance(default, functools.partial) else _plain(default)
     return node
