@@ -56,8 +56,8 @@ class TextGANModule(pl.LightningModule):
         """`arguments`: the method constructor's `locals()`. Its values are checked against the ranges of its
         signature and the optimisers' settings (`check_arguments`, `check_optimizers`: one line per mistake); its
         settings are saved as `hparams` (Lightning's `save_hyperparameters`, in checkpoints), all but the
-        vocabulary and the factories of the networks and optimisers; each optimiser factory `<name>_optimizer`
-        is kept as `self.<name>_optimizer`, with plain settings (`textgan.optim.plain`)."""
+        vocabulary and the factories of the networks and optimisers; each optimiser factory (`optimizer`,
+        `<role>_optimizer`) is kept as the attribute of its name, with plain settings (`textgan.optim.plain`)."""
         arguments = {k: v for k, v in arguments.items() if k not in ("self", "__class__")}
         check_arguments(type(self), arguments, "method")
         check_optimizers(arguments)
