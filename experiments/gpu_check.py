@@ -430,7 +430,7 @@ def part_schedule(args, record) -> None:
         return statistics.median(timed(fn, dev) for _ in range(repeats))
 
     # the bodies of SeqGAN's steps (textgan/methods/seqgan.py, base.py) on plain torch, without Lightning
-    def d_update(disc, opt):  # SeqGAN.discriminator_steps: one update, no gradient clipping
+    def d_update(disc, opt):  # SeqGAN.discriminator_update: one update, no gradient clipping
         if disc is not d and dev.type == "cuda":
             torch.compiler.cudagraph_mark_step_begin()  # a new training step for the CUDA graphs' output buffers
         loss = discriminator_loss(disc(real), disc(fake)) + d.l2_penalty()

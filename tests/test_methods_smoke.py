@@ -91,10 +91,12 @@ def test_seqgan_draws_missing_pools_when_resumed_mid_epoch():
         steps.append(loss.item())
 
     m.optimizer_step_with_clip = fake_step
-    assert m.phase == "d_pretrain" and not m._pools
+    assert m.phase == "d_pretrain" and m.d_round is None
     before = m.discriminator.output.weight.detach().clone()
     m.training_step(torch.randint(0, 12, (4, 5)), batch_idx=3)  # the first batch after a mid-epoch restore
-    assert len(m._pools) == 1 and m._pools[0].shape == (16, 5) and len(m._orders[0]) == 2
+    pools = m.d_round.pools
+    assert len(pools) == 1 and pools[0].num_negatives == 16 and pools[0].examples.shape == (32, 5)
+    assert len(pools[0].orders) == 2
     assert len(steps) == 2 and not torch.equal(before, m.discriminator.output.weight)  # d_epochs D updates
 
 

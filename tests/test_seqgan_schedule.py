@@ -5,9 +5,8 @@ D training only; and the rollout policy of the published numbers as the default.
 from functools import partial
 
 import torch
-from omegaconf import OmegaConf
 
-from textgan.config.validate import CONF_DIR
+from textgan.config.compose import compose
 from textgan.data.vocab import Vocabulary
 from textgan.methods.seqgan import SeqGAN
 from textgan.models.cnn import CNNDiscriminator
@@ -36,14 +35,13 @@ def make_seqgan(positives: torch.Tensor, negatives: torch.Tensor, batches: int, 
         return d_forward(tokens)
 
     m.discriminator.forward = spy
-    labels_of = m.d_batch
+    update = m.discriminator_update
 
-    def d_batch(update):
-        tokens, labels = labels_of(update)
+    def d_update(tokens, labels, opt):
         seen.append([tokens.clone(), labels.clone(), None])
-        return tokens, labels
+        return update(tokens, labels, opt)
 
-    m.d_batch = d_batch
+    m.discriminator_update = d_update
 
     def step(opt, loss, clip=None):
         opt.zero_grad()
@@ -69,7 +67,7 @@ def run_round(m: SeqGAN, batches: int) -> None:
 
 
 def d_updates(seen: list) -> list[tuple[torch.Tensor, torch.Tensor, bool]]:
-    """Pair each `d_batch` record with the discriminator call that follows it."""
+    """Pair each `discriminator_update` record with the discriminator call that follows it."""
     out = []
     for rec, nxt in zip(seen, seen[1:]):
         if rec[1] is not None and nxt[1] is None:
@@ -107,11 +105,12 @@ def test_d_pool_size_and_num_negatives_and_max_d_batches_shorten_the_schedule():
     run_round(m, 2)
     updates = d_updates(seen)
     assert len(updates) == 3 * 5  # (40 positives + 40 negatives) / 16 per epoch
-    assert sum(int(lab.sum()) for _, lab, _ in updates) == 3 * 40 and len(m._pools[0]) == 40
+    assert sum(int(lab.sum()) for _, lab, _ in updates) == 3 * 40 and m.d_round.pools[0].num_negatives == 40
     m, seen = make_seqgan(pos, neg, batches=2, g_pretrain_epochs=0, d_pretrain_rounds=1, d_epochs=3,
                           d_pool_size=40, d_batch_size=16, num_negatives=8, max_d_batches=2)
     run_round(m, 2)
-    assert len(d_updates(seen)) == 3 * 2 and len(m._pools[0]) == 8 and len(m._positives[0]) == 40
+    pool = m.d_round.pools[0]
+    assert len(d_updates(seen)) == 3 * 2 and pool.num_negatives == 8 and pool.num_positives == 40
 
 
 def test_adversarial_round_d_steps_pools_with_dropout_in_d_training_only():
@@ -133,13 +132,13 @@ def test_adversarial_round_d_steps_pools_with_dropout_in_d_training_only():
     run_round(m, 4)
     assert reward_modes and not any(reward_modes)  # rewards without dropout
     updates = d_updates(seen)
-    assert len(m._pools) == 3 and len(updates) == 3 * 2 * 2  # d_steps x d_epochs x ceil(80 / 64)
+    assert len(m.d_round.pools) == 3 and len(updates) == 3 * 2 * 2  # d_steps x d_epochs x ceil(80 / 64)
     assert all(training for _, _, training in updates)  # D trains with dropout
     assert m.discriminator.training  # mode restored
 
 
 def test_default_rollout_policy_is_the_one_behind_the_published_numbers():
-    cfg = OmegaConf.load(CONF_DIR / "method" / "seqgan.yaml")
+    cfg = compose(["method=seqgan"]).method
     assert cfg.rollout_policy == "current" and cfg.d_batch_size == 64 and cfg.d_pool_size is None
     assert (cfg.d_steps, cfg.d_epochs, cfg.g_steps, cfg.rollout_update_rate) == (5, 3, 1, 0.8)
 
@@ -154,7 +153,7 @@ def test_an_adversarial_round_takes_its_g_steps_at_its_first_batch_only():
     g_steps = []
     resumed.adversarial_generator_step = lambda opt: g_steps.append(opt)
     resumed.training_step(torch.zeros(2, T, dtype=torch.long), 2)  # the first batch this process sees
-    assert not g_steps and len(resumed._pools) == 2 and len(resumed._orders[0]) == 2
+    assert not g_steps and len(resumed.d_round.pools) == 2 and len(resumed.d_round.pools[0].orders) == 2
     assert len(d_updates(seen)) == 2 * 2 * 2 // 4  # batch 2's share: updates 4..5 of the round's 8
     full, seen = make_seqgan(pos, neg, batches=4, g_pretrain_epochs=0, d_pretrain_rounds=0, d_steps=2,
                              d_epochs=2, num_rollouts=2, adv_batch_size=4, g_steps=3)
@@ -170,4 +169,4 @@ def test_d_steps_zero_trains_g_only():
     g_steps = []
     m.adversarial_generator_step = lambda opt: g_steps.append(opt)
     run_round(m, 2)
-    assert len(g_steps) == 2 and not d_updates(seen) and not m._pools
+    assert len(g_steps) == 2 and not d_updates(seen) and not m.d_round.pools

@@ -10,6 +10,7 @@ error), and `textgan.config.checks` calls it on every `_target_` node of a compo
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -60,14 +61,21 @@ def _parts(annotation: Any) -> tuple[type | None, Range | None]:
     return (annotation, None) if isinstance(annotation, type) else (None, None)
 
 
+def type_hints(fn: Callable) -> dict[str, Any]:
+    """The annotations of `fn` (a class: its `__init__`) with their `Annotated` extras; `torch` names resolve in
+    string annotations (`textgan.optim.OptimizerFactory` writes its types so) once torch is imported; {} for
+    annotations that cannot be evaluated (another library's)."""
+    fn = fn.__init__ if inspect.isclass(fn) else fn
+    local = {"torch": sys.modules["torch"]} if "torch" in sys.modules else None
+    try:
+        return typing.get_type_hints(fn, localns=local, include_extras=True)
+    except Exception:
+        return {}
+
+
 def argument_ranges(fn: Callable) -> dict[str, tuple[type | None, Range]]:
     """{parameter: (type, Range)} of the parameters of `fn` (a class: its `__init__`) that declare a range."""
-    fn = fn.__init__ if inspect.isclass(fn) else fn
-    try:
-        hints = typing.get_type_hints(fn, include_extras=True)
-    except Exception:  # annotations we cannot evaluate (another library's): no ranges
-        return {}
-    found = {name: _parts(hint) for name, hint in hints.items()}
+    found = {name: _parts(hint) for name, hint in type_hints(fn).items()}
     return {name: (base, rng) for name, (base, rng) in found.items() if rng is not None}
 
 

@@ -17,8 +17,10 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from textgan.config.compose import CONF_DIR, compose
+from textgan.config.defaults import register
 from textgan.errors import ConfigError
 
+register(CONF_DIR)  # the constructors' defaults the method configs start from, before Hydra composes
 log = logging.getLogger("run")  # the name run.py always logged under
 
 

@@ -27,6 +27,9 @@ def compose(overrides: list[str], config_dir: Path = CONF_DIR, return_hydra_conf
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from textgan.config.defaults import register
+
+    register(config_dir)  # the constructors' defaults the method configs start from
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(config_dir)):

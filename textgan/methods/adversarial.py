@@ -9,9 +9,10 @@ Both algorithms train a generator G as a policy rewarded by a discriminator D, i
    examples against fresh samples of the current G).
 
 One Lightning epoch is one unit of a phase (`phase_epochs`), so the phase follows from `current_epoch` and a
-resumed checkpoint continues in the phase it was saved in. A method says what one batch of phases 2 and 3 does
-(`discriminator_pretraining_step`, `adversarial_step`); this class runs phase 1, dispatches the others, and sets
-the mode D runs in: training (dropout on) for its own updates, evaluation (no dropout) while it scores rewards.
+resumed checkpoint continues in the phase it was saved in. A method says what one batch of phases 2 and 3 trains
+on (`phase_data`: the data batch, or batches the method builds) and does with it (`discriminator_pretraining_step`,
+`adversarial_step`); this class runs phase 1, dispatches the others, and sets the mode D runs in: training
+(dropout on) for its own updates, evaluation (no dropout) while it scores rewards.
 
 The optimisers, in `configure_optimizers`' order: G pre-training, G adversarial, D.
 """
@@ -37,16 +38,21 @@ class AdversarialTraining:
         if phase == "g_pretrain":
             self.log("train/g_mle_loss", self.mle_step(batch, g_pretrain_opt), prog_bar=True)
         elif phase == "d_pretrain":
-            self.discriminator_pretraining_step(batch, batch_idx, d_opt)
+            self.discriminator_pretraining_step(self.phase_data(batch, batch_idx), d_opt)
         else:
-            self.adversarial_step(batch, batch_idx, g_adversarial_opt, d_opt)
+            self.adversarial_step(self.phase_data(batch, batch_idx), g_adversarial_opt, d_opt)
 
-    def discriminator_pretraining_step(self, batch, batch_idx: int, d_opt) -> None:
-        """One batch of phase 2."""
+    def phase_data(self, batch, batch_idx: int):
+        """What batch `batch_idx` of phases 2 and 3 trains on: the data batch itself, unless the method builds its
+        own (SeqGAN: D's mixed batches of positives and generated negatives)."""
+        return batch
+
+    def discriminator_pretraining_step(self, batch, d_opt) -> None:
+        """One batch of phase 2 (`batch`: what `phase_data` gives)."""
         raise NotImplementedError
 
-    def adversarial_step(self, batch, batch_idx: int, g_opt, d_opt) -> None:
-        """One batch of phase 3."""
+    def adversarial_step(self, batch, g_opt, d_opt) -> None:
+        """One batch of phase 3 (`batch`: what `phase_data` gives)."""
         raise NotImplementedError
 
     @property

@@ -9,7 +9,9 @@
   validity: whatever the config lists); every metric accumulates and reduces across DDP ranks the
   torchmetrics way, and set-level ones score all ranks' samples at once. The decoded samples are kept in
   `self.eval_samples` for the sample-logging callback;
-- the MLE step (teacher forcing) that MLE training and every GAN's pre-training use.
+- the constructor's bookkeeping, written once: a method's `__init__` passes its `locals()` up, and this class
+  checks them, saves them as `hparams` and keeps the optimiser factories;
+- the MLE step (teacher forcing) that MLE training, every GAN's pre-training and the dialogue methods use.
 
 Methods use manual optimization (`automatic_optimization = False`) so GAN methods can alternate G and D steps.
 """
@@ -17,7 +19,9 @@ Methods use manual optimization (`automatic_optimization = False`) so GAN method
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -26,7 +30,8 @@ from torchmetrics import Metric
 from textgan.data.vocab import Vocabulary
 from textgan.losses import mle_loss
 from textgan.masks import token_mask
-from textgan.ranges import NonNegativeFloat, PositiveInt, check_arguments
+from textgan.optim import check_optimizers, is_optimizer_parameter, plain
+from textgan.ranges import check_arguments, type_hints
 
 # a network's `_partial_` config (`conf/model/*.yaml`): the method calls it with what the data fixes (`vocab_size`,
 # `pad_id`, `eos_id`, `seq_len`) and gets the `nn.Module`, as `textgan.optim.OptimizerFactory` gets an optimiser
@@ -36,26 +41,40 @@ ModelFactory = Callable[..., torch.nn.Module]
 class TextGANModule(pl.LightningModule):
     """Base class. Subclasses set `self.generator` and implement `training_step` and `configure_optimizers`.
 
-    Args:
+    A method's constructor takes at least these settings, and calls `super().__init__(locals())` first:
         vocab: the data's vocabulary.
         seq_len: length of generated sequences (the data's maximum length, `<eos>` included).
         num_eval_samples: samples drawn at each evaluation (SeqGAN's benchmark: 10,000).
-        grad_clip: max gradient norm for every optimizer step (0 disables).
+        grad_clip: max gradient norm for every optimizer step (0 disables; a method without it never clips).
     """
 
     phases: tuple[str, ...] = ("train",)
     # what the data module must provide (its `provides_data`), checked before any data is built (textgan.config.checks)
     needs_data: str = "sequences"
 
-    def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 10_000,
-                 grad_clip: NonNegativeFloat = 5.0):
-        check_arguments(TextGANModule, locals(), "method")
+    def __init__(self, arguments: Mapping[str, Any]):
+        """`arguments`: the method constructor's `locals()`. Its values are checked against the ranges of its
+        signature and the optimisers' settings (`check_arguments`, `check_optimizers`: one line per mistake); its
+        settings are saved as `hparams` (Lightning's `save_hyperparameters`, in checkpoints), all but the
+        vocabulary and the factories of the networks and optimisers; each optimiser factory (`optimizer`,
+        `<role>_optimizer`) is kept as the attribute of its name, with plain settings (`textgan.optim.plain`)."""
+        arguments = {k: v for k, v in arguments.items() if k not in ("self", "__class__")}
+        check_arguments(type(self), arguments, "method")
+        check_optimizers(arguments)
         super().__init__()
         self.automatic_optimization = False
-        self.vocab = vocab
-        self.seq_len = seq_len
-        self.num_eval_samples = num_eval_samples
-        self.grad_clip = grad_clip
+        self.vocab: Vocabulary = arguments["vocab"]
+        self.seq_len: int = arguments["seq_len"]
+        self.num_eval_samples: int = arguments["num_eval_samples"]
+        self.grad_clip: float = arguments.get("grad_clip", 0.0)
+        hints = type_hints(type(self))
+        factories = [name for name in arguments if hints.get(name) == ModelFactory or is_optimizer_parameter(name)]
+        # the constructor's frame is read for the values (`collect_init_args`); logger=False: train.py logs the
+        # whole run config once
+        self.save_hyperparameters(ignore=["arguments", "vocab", *factories], frame=inspect.currentframe(),
+                                  logger=False)
+        for name in filter(is_optimizer_parameter, arguments):
+            setattr(self, name, plain(arguments[name]))
         self.eval_samples: list[str] = []
         self.run_config: dict | None = None  # the resolved run config, set by train.py, saved in checkpoints
         self.metrics = torch.nn.ModuleDict()  # what evaluation measures: set_metrics (train.py)
@@ -94,9 +113,16 @@ class TextGANModule(pl.LightningModule):
             self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
         opt.step()
 
-    def mle_step(self, tokens: torch.Tensor, opt) -> torch.Tensor:
-        """One teacher-forced maximum-likelihood step of `self.generator` on real `tokens` `[batch, seq_len]`."""
-        loss = mle_loss(self.generator(tokens), tokens, token_mask(tokens, self.vocab.pad_id))
+    def teacher_forcing_pair(self, batch) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """(the generator's inputs, the target `[batch, seq_len]`) of a batch of real data: `((tokens,), tokens)`
+        for an unconditional generator."""
+        return (batch,), batch
+
+    def mle_step(self, batch, opt) -> torch.Tensor:
+        """One teacher-forced maximum-likelihood step of `self.generator` on a batch of real data: per-token mean
+        cross-entropy of the target (`teacher_forcing_pair`) over its real tokens, `<eos>` included."""
+        inputs, target = self.teacher_forcing_pair(batch)
+        loss = mle_loss(self.generator(*inputs), target, token_mask(target, self.vocab.pad_id))
         self.optimizer_step_with_clip(opt, loss)
         return loss.detach()
 

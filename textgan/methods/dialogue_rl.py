@@ -54,7 +54,7 @@ from textgan.errors import ConfigError
 from textgan.losses import masked_mean, mle_loss, policy_gradient_loss
 from textgan.methods.base import ModelFactory
 from textgan.methods.seq2seq import DialogueMethod
-from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
+from textgan.optim import OptimizerFactory, adam
 from textgan.ranges import (
     NonNegativeFloat,
     NonNegativeInt,
@@ -62,7 +62,6 @@ from textgan.ranges import (
     PositiveInt,
     Probability,
     UnitInterval,
-    check_arguments,
 )
 
 
@@ -133,10 +132,8 @@ class DialogueRL(DialogueMethod):
         decoding: DecodingSettings = DecodingSettings(),
         simulation: SimulationSettings = SimulationSettings(),
     ):
-        check_arguments(DialogueRL, locals(), "method")
-        check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
         reward_weights = tuple(float(w) for w in reward_weights)  # plain numbers in the checkpoint's hparams
+        super().__init__(locals())
         if len(reward_weights) != 3 or not any(reward_weights):
             raise ConfigError(f"method.reward_weights must be three numbers (r1, r2, r3), not all 0, got "
                              f"{list(reward_weights)}")
@@ -146,12 +143,9 @@ class DialogueRL(DialogueMethod):
         if mle_epochs == 0 and backward_ckpt is None:
             raise ConfigError("the backward model p(q | a) needs training: give method.backward_ckpt=<a method="
                              "seq2seq data.direction=backward last.ckpt> or method.mle_epochs > 0")
-        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "mle_optimizer", "rl_optimizer"], logger=False)
         self.generator = self.build_generator(generator)
         self.forward_scorer = self.build_generator(generator).requires_grad_(False)
         self.backward_model = self.build_generator(generator)
-        self.mle_optimizer, self.rl_optimizer = plain(mle_optimizer), plain(rl_optimizer)
         # saved in checkpoints: the curricula's step counters, the baselines, whether the scorers are frozen
         for name in ("mmi_steps", "simulation_steps", "mmi_baseline_updates", "simulation_baseline_updates"):
             self.register_buffer(name, torch.zeros((), dtype=torch.long))

@@ -36,8 +36,8 @@ from textgan.losses import discriminator_loss, policy_gradient_loss
 from textgan.methods.adversarial import AdversarialTraining
 from textgan.methods.base import ModelFactory
 from textgan.methods.seq2seq import DialogueMethod
-from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, UnitInterval, check_arguments
+from textgan.optim import OptimizerFactory, adam
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, UnitInterval
 from textgan.rollout import mc_rewards, takes_source_row
 
 Reward = Literal["regs", "sequence"]
@@ -91,21 +91,14 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
         decoding: DecodingSettings = DecodingSettings(),
         simulation: SimulationSettings = SimulationSettings(),
     ):
-        check_arguments(DialogueSeqGAN, locals(), "method")
-        check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
+        super().__init__(locals())
         if reward not in REWARDS:
             raise ConfigError(f"method.reward must be one of {REWARDS} (regs: per-token Monte Carlo rewards, "
                              f"sequence: Adver-Reinforce), got {reward!r}")
         if baseline not in BASELINES:
             raise ConfigError(f"method.baseline must be one of {BASELINES}, got {baseline!r}")
-        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "g_pretrain_optimizer",
-                                          "g_adv_optimizer", "d_optimizer"], logger=False)
         self.generator = self.build_generator(generator)
         self.discriminator = discriminator(vocab_size=len(vocab), pad_id=vocab.pad_id)
-        self.g_pretrain_optimizer, self.g_adv_optimizer = plain(g_pretrain_optimizer), plain(g_adv_optimizer)
-        self.d_optimizer = plain(d_optimizer)
         # b_t: running mean of the reward at each response position (saved in checkpoints)
         self.register_buffer("reward_baseline", torch.zeros(seq_len))
         self.register_buffer("baseline_updates", torch.zeros((), dtype=torch.long))
@@ -128,13 +121,13 @@ class DialogueSeqGAN(AdversarialTraining, DialogueMethod):
 
     # ------------------------------------------------------------------ Algorithm 1, one iteration per batch
     # (MLE pre-training is `AdversarialTraining.training_step`'s first phase)
-    def discriminator_pretraining_step(self, batch, batch_idx: int, d_opt) -> None:
+    def discriminator_pretraining_step(self, batch, d_opt) -> None:
         """Pre-train D: one D step on this batch of human pairs against sampled responses."""
         context, response = self.unpack(batch)
         self.log("progress/d_pretrain_round", float(self.current_epoch - self.hparams.g_pretrain_epochs))
         self.discriminator_step(context, response, d_opt)
 
-    def adversarial_step(self, batch, batch_idx: int, g_opt, d_opt) -> None:
+    def adversarial_step(self, batch, g_opt, d_opt) -> None:
         """One iteration of Algorithm 1 on this batch of pairs (X, Y): `d_steps` times, sample Y' ~ G(.|X) and
         update D with (X, Y) as positive and (X, Y') as negative examples; then `g_steps` times (on the first
         `adv_batch_size` pairs), sample Y', compute the reward r for (X, Y') with D, update G on (X, Y') with r,

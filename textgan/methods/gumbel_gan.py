@@ -30,8 +30,8 @@ from textgan.data.vocab import Vocabulary
 from textgan.errors import ConfigError
 from textgan.losses import gan_discriminator_loss, nonsaturating_generator_loss
 from textgan.methods.base import ModelFactory, TextGANModule
-from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, check_arguments
+from textgan.optim import OptimizerFactory, adam
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 
 def tau_schedule(
@@ -73,17 +73,11 @@ class GumbelGAN(TextGANModule):
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 1000,
     ):
-        check_arguments(GumbelGAN, locals(), "method")
-        check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
+        super().__init__(locals())
         if not 0 < tau_min <= tau_start:
             raise ConfigError(f"need 0 < method.tau_min <= method.tau_start, got {tau_min} and {tau_start}")
-        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "discriminator", "g_optimizer", "d_optimizer"],
-                                  logger=False)
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
         self.discriminator = discriminator(vocab_size=len(vocab))
-        self.g_optimizer, self.d_optimizer = plain(g_optimizer), plain(d_optimizer)
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
         self._host_iteration: int | None = None  # host copy of generator_iteration during fit (read once)
 

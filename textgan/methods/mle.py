@@ -1,20 +1,34 @@
-"""`MLE`: the maximum-likelihood baseline (teacher forcing), also SeqGAN's generator pre-training."""
+"""Maximum-likelihood training (teacher forcing), written once: `MLETraining`, the one phase of MLE steps
+(`TextGANModule.mle_step`, also the GANs' pre-training); `MLE`, the unconditional baseline (SeqGAN's generator
+alone). The dialogue baseline `textgan.methods.seq2seq.Seq2SeqMLE` is the same training of a seq2seq generator."""
 
 from __future__ import annotations
 
-import torch
-
 from textgan.data.vocab import Vocabulary
 from textgan.methods.base import ModelFactory, TextGANModule
-from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
+from textgan.optim import OptimizerFactory, adam
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt
 
 
-class MLE(TextGANModule):
-    """Train `generator` by teacher-forced cross-entropy for `epochs` epochs with `optimizer` (default Adam,
-    lr 0.01)."""
+class MLETraining:
+    """Mixin for a `TextGANModule` with `self.generator`, `self.optimizer` and the setting `epochs` (listed before
+    the module class): `epochs` epochs of teacher-forced MLE steps, one per batch."""
 
     phases = ("mle",)
+
+    def phase_epochs(self) -> tuple[int, ...]:
+        return (self.hparams.epochs,)
+
+    def configure_optimizers(self):
+        return self.optimizer(self.generator.parameters())
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        self.log("train/g_mle_loss", self.mle_step(batch, self.optimizers()), prog_bar=True)
+
+
+class MLE(MLETraining, TextGANModule):
+    """Train `generator` by teacher-forced cross-entropy for `epochs` epochs with `optimizer` (default Adam,
+    lr 0.01)."""
 
     def __init__(
         self,
@@ -26,20 +40,5 @@ class MLE(TextGANModule):
         grad_clip: NonNegativeFloat = 5.0,
         num_eval_samples: PositiveInt = 10_000,
     ):
-        check_arguments(MLE, locals(), "method")
-        check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
-        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "optimizer"], logger=False)
+        super().__init__(locals())
         self.generator = generator(vocab_size=len(vocab), pad_id=vocab.pad_id, eos_id=vocab.eos_id)
-        self.optimizer = plain(optimizer)
-
-    def phase_epochs(self) -> tuple[int, ...]:
-        return (self.hparams.epochs,)
-
-    def configure_optimizers(self):
-        return self.optimizer(self.generator.parameters())
-
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> None:
-        loss = self.mle_step(batch, self.optimizers())
-        self.log("train/g_mle_loss", loss, prog_bar=True)

@@ -15,7 +15,8 @@
   "context | human | generated" lines for the sample logger, `self.eval_sample_table` the same samples as
   (context, human, generated) columns.
 - `Seq2SeqMLE` (`method=seq2seq`): teacher-forced maximum likelihood (Sutskever et al. 2014; Vinyals & Le 2015),
-  the MLE baseline of Li et al. (2017) and the pre-training of `method=dialogue_seqgan`.
+  the MLE baseline of Li et al. (2017) and the pre-training of `method=dialogue_seqgan`: the training of
+  `textgan.methods.mle.MLETraining`, on (context, response) pairs.
 """
 
 from __future__ import annotations
@@ -29,18 +30,17 @@ from textgan.decoding import DecodingSettings, decode
 from textgan.dialogue.rewards import DULL_RESPONSES
 from textgan.dialogue.simulation import Simulation, SimulationSettings, dialogue_length, simulate
 from textgan.errors import ConfigError
-from textgan.losses import mle_loss
 from textgan.methods.base import ModelFactory, TextGANModule
-from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
+from textgan.methods.mle import MLETraining
+from textgan.optim import OptimizerFactory, adam
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt
 
 
 class DialogueMethod(TextGANModule):
-    """Base of the context -> response methods: the conditional MLE step, decoding and dialogue evaluation.
+    """Base of the context -> response methods: teacher forcing on pairs, decoding and dialogue evaluation.
 
-    Args:
-        vocab, seq_len, num_eval_samples, grad_clip: as in `TextGANModule` (`seq_len`: the longest response,
-            `<eos>` included; `num_eval_samples`: contexts decoded at each evaluation).
+    A subclass's settings `vocab`, `seq_len`, `num_eval_samples`, `grad_clip` are those of `TextGANModule`
+    (`seq_len`: the longest response, `<eos>` included; `num_eval_samples`: contexts decoded at each evaluation).
 
     A subclass takes `decoding: DecodingSettings` (how responses are decoded) and `simulation:
     SimulationSettings` (the simulated dialogues of each evaluation) and saves them with its other arguments
@@ -49,9 +49,8 @@ class DialogueMethod(TextGANModule):
 
     needs_data = "pairs"  # (context, response) batches of a data module whose `provides_data` is "pairs"
 
-    def __init__(self, vocab: Vocabulary, seq_len: int, num_eval_samples: PositiveInt = 1000,
-                 grad_clip: NonNegativeFloat = 5.0):
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
+    def __init__(self, arguments: dict):
+        super().__init__(arguments)
         self._eval_pairs: list[tuple[list[str], list[str], list[str]]] = []
         self._sim_contexts: list[torch.Tensor] = []
         self.eval_dialogues: list[list[list[str]]] = []  # the last evaluation's simulated dialogues
@@ -71,13 +70,10 @@ class DialogueMethod(TextGANModule):
                             "(textgan.data.dialogue.DialogueDataModule), not an unconditional corpus")
         return batch[0], batch[1]
 
-    def mle_step(self, batch, opt) -> torch.Tensor:
-        """One teacher-forced maximum-likelihood step on `(context, response)` (per-token mean
-        cross-entropy)."""
+    def teacher_forcing_pair(self, batch) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """`((context, response), response)`: the generator reads the context and the response so far."""
         context, response = self.unpack(batch)
-        loss = mle_loss(self.generator(context, response), response, response != self.vocab.pad_id)
-        self.optimizer_step_with_clip(opt, loss)
-        return loss.detach()
+        return (context, response), response
 
     def load_pretrained_generator(self, path: str, into: torch.nn.Module | None = None) -> None:
         """Copy the generator weights of a checkpoint trained on the same vocabulary into `into` (default
@@ -193,11 +189,9 @@ class DialogueMethod(TextGANModule):
         return metrics
 
 
-class Seq2SeqMLE(DialogueMethod):
+class Seq2SeqMLE(MLETraining, DialogueMethod):
     """Train the seq2seq `generator` by teacher-forced cross-entropy for `epochs` epochs with `optimizer`
     (default Adam, lr 1e-3); evaluation decodes by `decoding` and simulates dialogues by `simulation`."""
-
-    phases = ("mle",)
 
     def __init__(
         self,
@@ -211,19 +205,5 @@ class Seq2SeqMLE(DialogueMethod):
         decoding: DecodingSettings = DecodingSettings(),
         simulation: SimulationSettings = SimulationSettings(),
     ):
-        check_arguments(Seq2SeqMLE, locals(), "method")
-        check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip)
-        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "optimizer"], logger=False)
+        super().__init__(locals())
         self.generator = self.build_generator(generator)
-        self.optimizer = plain(optimizer)
-
-    def phase_epochs(self) -> tuple[int, ...]:
-        return (self.hparams.epochs,)
-
-    def configure_optimizers(self):
-        return self.optimizer(self.generator.parameters())
-
-    def training_step(self, batch, batch_idx: int) -> None:
-        self.log("train/g_mle_loss", self.mle_step(batch, self.optimizers()), prog_bar=True)

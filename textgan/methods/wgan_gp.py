@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from textgan.data.vocab import Vocabulary
 from textgan.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from textgan.methods.base import ModelFactory, TextGANModule
-from textgan.optim import OptimizerFactory, adam, check_optimizers, plain
-from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt, check_arguments
+from textgan.optim import OptimizerFactory, adam
+from textgan.ranges import NonNegativeFloat, NonNegativeInt, PositiveInt
 
 
 class WGANGP(TextGANModule):
@@ -65,15 +65,9 @@ class WGANGP(TextGANModule):
         critic_optimizer: OptimizerFactory = adam(lr=1e-4, betas=(0.5, 0.9)),
         num_eval_samples: PositiveInt = 640,
     ):
-        check_arguments(WGANGP, locals(), "method")
-        check_optimizers(locals())
-        super().__init__(vocab, seq_len, num_eval_samples, grad_clip=0.0)
-        # logger=False: train.py logs the whole run config once (the checkpoint still holds these)
-        self.save_hyperparameters(ignore=["vocab", "generator", "critic", "g_optimizer", "critic_optimizer"],
-                                  logger=False)
+        super().__init__(locals())  # no `grad_clip`: WGAN-GP's updates are not clipped
         self.generator = generator(vocab_size=len(vocab), seq_len=seq_len)
         self.critic = critic(vocab_size=len(vocab), seq_len=seq_len)
-        self.g_optimizer, self.critic_optimizer = plain(g_optimizer), plain(critic_optimizer)
         self.register_buffer("critic_step_count", torch.zeros((), dtype=torch.long))
         self.register_buffer("generator_iteration", torch.zeros((), dtype=torch.long))
         self._host_critic_steps: int | None = None  # host copy of critic_step_count (read once, then counted)
