@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Generated data (the oracle's) goes to a per-session temp dir, never the user's cache."""
+    """Generated data (the oracle's) goes to a temp dir of this test run, never the user's cache."""
     monkeypatch.setenv("TEXTGAN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 

@@ -160,7 +160,7 @@ def test_splits_are_one_dict_of_context_and_response_ids(tmp_path):
     contexts, responses = dm.ids["test"]
     assert contexts.tolist() == [[v.stoi["a"], v.eos_id, v.pad_id], [v.stoi["b"], v.eos_id, v.pad_id]]
     assert responses.tolist() == [[v.stoi["z"], v.eos_id, v.pad_id], [v.stoi["x"], v.eos_id, v.pad_id]]
-    assert dm.test_contexts_ids is contexts and dm.val_responses_ids is responses  # the parts' old names
+    assert dm.test_contexts_ids is contexts and dm.val_responses_ids is responses  # per-part names, same tensors
     assert dm.train_tokens is dm.ids["train"].responses and dm.test_tokens is responses
     batch = next(iter(dm.test_dataloader()))
     assert batch[0].tolist() == contexts.tolist() and batch[1].tolist() == responses.tolist()

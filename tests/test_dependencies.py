@@ -1,4 +1,4 @@
-"""Declared = imported (issue 11, "Dependencies"): every third-party module that textgan/ imports comes from a
+"""Declared = imported: every third-party module that textgan/ imports comes from a
 distribution setup.cfg declares in `install_requires`, and every distribution there is imported by textgan/;
 what tests import is in the `dev` extra (CI installs `.[dev]`)."""
 

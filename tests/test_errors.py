@@ -1,5 +1,5 @@
 """Every user mistake is one line (`error: <problem>; <fix>`), exit status != 0, no traceback, found before any
-work, and nothing in an existing run dir changes (issue 12, item 5).
+work, and nothing in an existing run dir changes.
 
 Most values are checked in-process through `run.py`'s own `check_command_line` and the tools' `main`; a handful
 of real CLI processes (`python run.py`, `python generate.py`, `python -m textgan.cli.chat`, `python -m

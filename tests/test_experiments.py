@@ -1,7 +1,6 @@
 """`conf/experiment/` presets: each composes and passes validation, and each holds exactly the settings of the
-runs whose results `experiments/<name>/results.md` reports. Those runs were launched by runner scripts (deleted
-once the presets replaced them); their override lists are kept here as they were, so a preset that drifts from
-the published runs fails."""
+runs whose results `experiments/<name>/results.md` reports. The override lists those runs were launched with
+are written out here, so a preset that drifts from the published runs fails."""
 
 from __future__ import annotations
 
@@ -21,8 +20,8 @@ COMPARED = ("data", "method", "trainer", "callbacks", "logger", "eval_every", "n
             "optimized_metric", "optimized_mode")
 
 
-# The runner scripts' override lists, as they were when deleted (`git show a910879:experiments/<name>/run*.py`,
-# `config*.yaml`), each with the values of the run that produced results.md.
+# The override lists of the runner scripts that produced each results.md (`git show a910879:experiments/<name>/run*.py`,
+# `config*.yaml`), each with the values of that run.
 WGAN_CHAR = ["method=wgan_gp", "logger=csv", "trainer=cpu", "eval_every=1", "num_threads=1",
              "callbacks.progress_bar=null", "+trainer.max_time=00:00:20:00", "trainer.enable_model_summary=false",
              "method.generator.dim=32", "method.epochs=1000", "data=char_text", "data.seq_len=32",

@@ -1,5 +1,5 @@
 """`experiments/gpu_check.py`: the CPU dry run (`--device cpu --tiny`) goes through every part and writes real
-measurements, so the GPU check cannot rot between GPU sessions; missing packages and a missing GPU are one line."""
+measurements, so the GPU check cannot rot between GPU runs; missing packages and a missing GPU are one line."""
 
 import importlib.util
 import json

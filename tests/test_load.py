@@ -49,7 +49,7 @@ def _attacks(target: Path) -> dict[str, dict]:
     src.write_text("payload")
     path = {"_target_": "pathlib.Path", "_args_": [str(target)]}
     return {
-        # the issue's attack: a plain int wrapping a file write
+        # the attack: a plain int wrapping a file write
         "write_text_atomic": {"_target_": "builtins.max", "_args_": [64, {"_target_": "builtins.len", "_args_": [
             [{"_target_": "textgan.data.download.write_text_atomic", "path": path, "text": "pwned"}]]}]},
         "open": {"_target_": "builtins.max", "_args_": [64, {"_target_": "builtins.len", "_args_": [
@@ -68,7 +68,7 @@ ATTACKS = ["write_text_atomic", "open", "shutil", "pathlib", "urllib"]
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_the_attack_is_real_under_instantiate(attack, tmp_path):
-    """Control: the old code path (`instantiate` on the stored config) does write the file."""
+    """Control: a loader that calls `instantiate` on the stored config does write the file."""
     target = tmp_path / "pwned.txt"
     method_cfg = _clean_method_cfg(tmp_path)
     method_cfg["num_eval_samples"] = _attacks(target)[attack]

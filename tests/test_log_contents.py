@@ -1,4 +1,4 @@
-"""What the logs of a run hold (issue 11, "Logs"), read back from real `run.py` runs: SeqGAN's `metrics.csv` has
+"""What the logs of a run hold, read back from real `run.py` runs: SeqGAN's `metrics.csv` has
 one row per measurement of a once-per-round value and a round counter per phase; TensorBoard gets the samples
 as text; dialogue samples are a context / human / generated table (TSV file, TensorBoard, W&B); resuming a
 finished run says so in one line and trains nothing, unless the schedule was lengthened."""

@@ -25,7 +25,7 @@ def test_history_survives_a_second_logger_in_the_same_dir(tmp_path):
 
 
 def test_metrics_csv_after_crash_and_resume_in_the_same_dir_equals_the_uninterrupted_run(tmp_path):
-    """The redone epoch's rows replace the interrupted attempt's: no duplicates, nothing lost (issue 12, item 6)."""
+    """The redone epoch's rows replace the interrupted attempt's: no duplicates, nothing lost."""
     import pytest
 
     from textgan.runs.train import train

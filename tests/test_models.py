@@ -74,7 +74,7 @@ def test_oracle_is_deterministic_and_frozen():
 
 
 def test_cnn_discriminator_state_dict_keys_are_those_of_older_checkpoints():
-    """Checkpoints written before the fast paths moved to `textgan.fast` hold exactly these keys (and shapes)."""
+    """The parameter names and shapes are exactly those that existing discriminator checkpoints hold."""
     d = CNNDiscriminator(50, embed_dim=4, filter_sizes=(1, 3), num_filters=(2, 5))
     shapes = {k: tuple(v.shape) for k, v in d.state_dict().items()}
     assert shapes == {"embedding.weight": (50, 4), "convs.0.weight": (2, 4, 1), "convs.0.bias": (2,),

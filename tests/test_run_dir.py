@@ -35,7 +35,7 @@ def test_twenty_concurrent_launches_of_two_seeds_never_share_a_dir(tmp_path):
         assert p.wait(timeout=300) == 0, p.stderr.read()
     dirs = sorted((tmp_path / "outputs" / "seqgan_oracle").iterdir())
     assert len(dirs) == 20
-    # the old one-second names would have collided: the 20 starts fall into fewer than 20 distinct seconds
+    # names to the second would collide: the 20 starts fall into fewer than 20 distinct seconds
     assert len({d.name.rsplit("_", 1)[0] for d in dirs}) < 20
     for d in dirs:
         jobs = list(d.glob("job-*.txt"))

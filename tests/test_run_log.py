@@ -1,4 +1,4 @@
-"""What a run writes for a researcher to read (issue 11, "Logs"): through the real CLI, `run.log` holds
+"""What a run writes for a researcher to read: through the real CLI, `run.log` holds
 textgan's and Lightning's messages and the resolved config tree; no spurious "Checkpoint directory … not empty"
 warning; the logged hyper-parameters are the run config once (no method arguments repeated at the top level);
 TensorBoard has no stuck `hp_metric`."""
@@ -36,7 +36,7 @@ def test_route_library_logs_sends_lightning_records_to_root_handlers(tmp_path):
         logging.captureWarnings(False)
         lib.propagate = saved[0]
         lib.handlers[:] = saved[1]
-    assert "GPU available: False" in path.read_text()  # Lightning's own line, now in the file
+    assert "GPU available: False" in path.read_text()  # Lightning's own line, in the file too
 
 
 @pytest.mark.slow
