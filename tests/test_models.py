@@ -5,6 +5,7 @@ import torch
 from textgan.models.cnn import SEQGAN_FILTER_SIZES, SEQGAN_NUM_FILTERS, CNNDiscriminator
 from textgan.models.lstm import LSTMGenerator
 from textgan.models.oracle import build_oracle
+from textgan.models.recurrence import float32_recurrence
 
 
 def test_generator_shapes_and_teacher_forcing_matches_steps():
@@ -80,3 +81,23 @@ def test_cnn_discriminator_state_dict_keys_are_those_of_older_checkpoints():
     assert shapes == {"embedding.weight": (50, 4), "convs.0.weight": (2, 4, 1), "convs.0.bias": (2,),
                       "convs.1.weight": (5, 4, 3), "convs.1.bias": (5,), "highway.weight": (14, 7),
                       "highway.bias": (14,), "output.weight": (2, 7), "output.bias": (2,)}
+
+
+def test_float32_recurrence_under_bf16_autocast_is_the_float32_lstm():
+    """A plain `nn.LSTM` on a float32 input under CPU bf16 autocast asks oneDNN for a bf16 LSTM, which CPUs
+    without AVX-512 cannot build; `float32_recurrence` runs it in float32: exactly the call without autocast."""
+    torch.manual_seed(0)
+    lstm, gru = torch.nn.LSTM(5, 7, num_layers=2, batch_first=True), torch.nn.GRU(5, 7, batch_first=True)
+    x, h0, c0 = torch.randn(3, 4, 5), torch.randn(2, 3, 7), torch.randn(2, 3, 7)
+    out, (h, c) = lstm(x, (h0, c0))
+    gru_out, gru_h = gru(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        a_out, (a_h, a_c) = float32_recurrence(lstm, x.bfloat16(), (h0.bfloat16(), c0))
+        f_out, (f_h, f_c) = float32_recurrence(lstm, x, (h0, c0))
+        g_out, g_h = float32_recurrence(gru, x)
+    assert a_out.dtype == a_h.dtype == a_c.dtype == torch.float32
+    assert torch.equal(f_out, out) and torch.equal(f_h, h) and torch.equal(f_c, c)
+    assert torch.equal(g_out, gru_out) and torch.equal(g_h, gru_h)
+    # bf16 inputs are cast up, not computed in bf16: the same as the float32 call on the rounded inputs
+    assert torch.equal(a_out, lstm(x.bfloat16().float(), (h0.bfloat16().float(), c0))[0])
+    assert torch.equal(float32_recurrence(lstm, x, (h0, c0))[0], out)  # no autocast: the plain call

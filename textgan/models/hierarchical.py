@@ -5,6 +5,7 @@
 context and the response each into a vector (its last hidden state over the real tokens), a dialogue-level
 LSTM reads the two vectors in order, and a linear layer on its last state gives 2 logits (index 1 = human),
 i.e. `Q_+({x, y})`, the probability that the response is human.
+Under autocast both LSTMs run in float32 (`textgan.models.recurrence`).
 
 Also used, freshly initialised and separately trained, as the AdverSuc evaluator (`textgan.metrics.adversuc`).
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
+
+from textgan.models.recurrence import float32_recurrence
 
 
 class HierarchicalDiscriminator(nn.Module):
@@ -45,7 +48,7 @@ class HierarchicalDiscriminator(nn.Module):
         lengths = (tokens != self.pad_id).sum(dim=1).clamp_min(1)
         packed = pack_padded_sequence(self.embedding(tokens), lengths.cpu(), batch_first=True,
                                       enforce_sorted=False)
-        _, (h, _) = self.utterance(packed)
+        _, (h, _) = float32_recurrence(self.utterance, packed)
         return h[-1]
 
     def forward(self, context: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
@@ -54,7 +57,7 @@ class HierarchicalDiscriminator(nn.Module):
             raise ValueError(f"context and response batches differ: {context.shape[0]} vs "
                              f"{response.shape[0]}")
         turns = torch.stack([self.encode_utterance(context), self.encode_utterance(response)], dim=1)
-        _, (h, _) = self.dialogue(turns)
+        _, (h, _) = float32_recurrence(self.dialogue, turns)
         return self.output(self.dropout(h[-1]))
 
     def prob_human(self, context: torch.Tensor, response: torch.Tensor) -> torch.Tensor:

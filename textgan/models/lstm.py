@@ -18,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from textgan.masks import pad_after_eos
+from textgan.models.recurrence import float32_recurrence
 from textgan.sampling import greedy, sample_next
 
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each [num_layers, batch, hidden]
@@ -104,13 +105,9 @@ class LSTMGenerator(nn.Module):
         return self.output(out.squeeze(1)), state
 
     def _lstm(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """The recurrence in float32 even under autocast (oneDNN has no bf16 LSTM on many CPUs, and the
-        recurrence is cheap); the output projection, the expensive part, still runs in the autocast dtype."""
-        dev = x.device.type
-        if torch.is_autocast_enabled(dev):
-            with torch.autocast(dev, enabled=False):
-                return self.lstm(x.float(), (state[0].float(), state[1].float()))
-        return self.lstm(x, state)
+        """The recurrence in float32 even under autocast (`textgan.models.recurrence`); the output projection,
+        the expensive part, still runs in the autocast dtype."""
+        return float32_recurrence(self.lstm, x, state)
 
     # --------------------------------------------------------------- whole sequences
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

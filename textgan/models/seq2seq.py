@@ -15,6 +15,9 @@ Decoder: an LSTM over the response, started from `<bos>`, with one of two attent
 Padding masks: attention scores at `<pad>` context positions are -inf, so the weights sum to 1 over the real
 tokens. Responses follow the data convention (tokens, `<eos>`, `<pad>`).
 
+Under autocast (`trainer.precision=bf16-mixed`) the encoder and decoder recurrences run in float32
+(`textgan.models.recurrence`), the attention and the output projections in the autocast dtype.
+
 `Seq2Seq.bind(context)` returns a `ContextPolicy`: the decoder conditioned on one batch of contexts, a
 `textgan.policy.BoundPolicy` that `textgan.rollout.mc_rewards` and `textgan.decoding` step through (responses:
 `textgan.decoding.decode(model.bind(context), max_len, "greedy")`). Its decoder state carries, beside the LSTM
@@ -30,6 +33,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from textgan.models.recurrence import float32_recurrence
 
 ATTENTIONS = ("luong", "bahdanau")
 ENCODER_RNNS = ("lstm", "gru")
@@ -119,7 +124,7 @@ class Seq2Seq(nn.Module):
         lengths = mask.sum(dim=1)
         packed = pack_padded_sequence(self.dropout(self.embedding(context)), lengths.cpu(), batch_first=True,
                                       enforce_sorted=False)
-        out, final = self.encoder(packed)
+        out, final = float32_recurrence(self.encoder, packed)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=context.shape[1])
         if isinstance(final, torch.Tensor):  # GRU: no cell state
             final = (final, torch.zeros_like(final))
@@ -155,7 +160,7 @@ class Seq2Seq(nn.Module):
         bos = torch.full((b, 1), self.bos_id, dtype=response.dtype, device=response.device)
         inputs = self.dropout(self.embedding(torch.cat([bos, response[:, :-1]], dim=1)))
         if self.attention == "luong":
-            h, _ = self.decoder(inputs, memory.final)
+            h, _ = float32_recurrence(self.decoder, inputs, memory.final)
             ctx, _ = self.attend(h, memory)
             return self._logits(h, ctx)
         state = DecoderState(*memory.final, torch.arange(b, device=response.device))
@@ -177,9 +182,9 @@ class Seq2Seq(nn.Module):
         if self.attention == "bahdanau":
             ctx, _ = self.attend(state.h[-1].unsqueeze(1), memory, state.rows)  # query: h_{t-1}
             inputs = torch.cat([x, ctx.squeeze(1)], dim=-1).unsqueeze(1)
-            out, (h, c) = self.decoder(inputs, (state.h, state.c))
+            out, (h, c) = float32_recurrence(self.decoder, inputs, (state.h, state.c))
         else:
-            out, (h, c) = self.decoder(x.unsqueeze(1), (state.h, state.c))
+            out, (h, c) = float32_recurrence(self.decoder, x.unsqueeze(1), (state.h, state.c))
             ctx, _ = self.attend(out, memory, state.rows)
         return self._logits(out.squeeze(1), ctx.squeeze(1)), DecoderState(h, c, state.rows)
 
