@@ -162,6 +162,7 @@ class ImageCocoDataModule(LinesDataModule):
             if key in kwargs:
                 raise ConfigError(f"data.{key} is fixed by the Image COCO protocol (Texygen's tokens, <eos>, no "
                                   "truncation); remove it")
+        # seq_len=None is derived in setup() from the captions; the base class only needs a placeholder here
         super().__init__(seq_len=seq_len or 2, tokenize="word", overlong="drop", **kwargs)
         self.seq_len = seq_len
         self.root = Path(os.path.expanduser(root))
