@@ -58,7 +58,7 @@ def test_hand_computed():
 
 
 def test_self_bleu_never_uses_the_sample_itself():
-    assert self_bleu([["a", "b", "c"], ["x", "y", "z"]], 2) == 0.0  # Texygen's defect would give 1.0
+    assert self_bleu([["a", "b", "c"], ["x", "y", "z"]], 2) == 0.0  # a sample among its own references would give 1.0
     assert self_bleu([["a", "b", "c"], ["a", "b", "c"]], 2) == 1.0  # a duplicate is another sample
     three = [["a", "b", "c"], ["a", "b", "c"], ["q", "r", "s"]]
     assert self_bleu(three, 2) == pytest.approx(2 / 3)

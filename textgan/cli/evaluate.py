@@ -64,6 +64,7 @@ DATA_CLASSES = {
     "textgan.data.poetry.ChinesePoetryDataModule": ("textgan.data.poetry", "ChinesePoetryDataModule"),
     "textgan.data.char_text.CharTextDataModule": ("textgan.data.char_text", "CharTextDataModule"),
     "textgan.data.text_file.TextFileDataModule": ("textgan.data.text_file", "TextFileDataModule"),
+    "textgan.data.image_coco.ImageCocoDataModule": ("textgan.data.image_coco", "ImageCocoDataModule"),
 }
 # data settings that do not change what is evaluated (checkpoints differing only in these share one plane)
 # data settings that are metric settings since `metrics:` is configured (textgan.metrics): older checkpoints keep them

@@ -16,8 +16,13 @@ clipping counts `max_r c_r(g)` over the whole reference set are built ONCE per k
 every hypothesis as nltk does, so the cost is O(total n-grams) instead of O(hypotheses x references).
 
 `self_bleu(samples, n)`: each sample is the hypothesis against all OTHER samples (only its own index is left
-out; a duplicate of it elsewhere is a legitimate reference). Texygen included the sample itself, which makes
-every score ~1. High Self-BLEU = low diversity.
+out; a duplicate of it elsewhere is a legitimate reference), as Texygen's `SelfBleu.get_score` does in both of its
+modes (its `get_bleu`, which no caller uses, keeps the sample among its own references, and every score is then
+~1). High Self-BLEU = low diversity.
+
+Texygen's protocol (`utils/metrics/Bleu.py`, `SelfBleu.py`) is this arithmetic with fewer sentences in its default
+"fast" mode: BLEU against the first 500 reference sentences, Self-BLEU among the first 500 samples; the
+`metrics:` config chooses the counts (`textgan.metrics.objects.BLEU`).
 
 Tokens can be any hashable values (strings, ids). Every function returns a float in [0, 1].
 """

@@ -121,40 +121,46 @@ class _SampleSetMetric(Metric):
 
 
 class BLEU(_SampleSetMetric):
-    """`bleu<n>` for n in `ns`: BLEU-n of the first `num_samples` decoded samples against the test split
-    (`test_references`, token lists; `textgan.metrics.bleu.bleu_scores`, as in Yu et al. 2017, sec. 5.2)."""
+    """`bleu<n><suffix>` for n in `ns`: BLEU-n of the first `num_samples` decoded samples against the test split
+    (`test_references`, token lists; `textgan.metrics.bleu.bleu_scores`, as in Yu et al. 2017, sec. 5.2), or
+    against its first `num_references` sentences only (Texygen's default "fast" BLEU scores against the first
+    500 test sentences: `num_references: 500, suffix: _texygen500`). The two protocols give different scales,
+    so the suffix names the protocol in the logged key."""
 
     needs = ("test_references",)
 
     def __init__(self, vocab, test_references: Sequence[Sequence[str]], ns: Sequence[int] = (2, 3, 4, 5),
-                 num_samples: int = 1000):
+                 num_samples: int = 1000, num_references: int | None = None, suffix: str = ""):
         super().__init__()
-        self.vocab, self.references = vocab, test_references
-        self.ns, self.num_samples = tuple(int(n) for n in ns or ()), num_samples
+        if num_references is not None and num_references < 1:
+            raise ValueError(f"num_references must be >= 1 or null (all), got {num_references}")
+        self.vocab, self.references = vocab, list(test_references[:num_references])
+        self.ns, self.num_samples, self.suffix = tuple(int(n) for n in ns or ()), num_samples, suffix
 
     def score(self, samples: torch.Tensor) -> dict[str, float]:
         if not (self.ns and self.num_samples and self.references):
             return {}
         hyps = [self.vocab.decode(s) for s in samples[: self.num_samples].tolist()]
-        return {f"bleu{n}": v for n, v in bleu_scores(hyps, self.references, self.ns).items()}
+        return {f"bleu{n}{self.suffix}": v for n, v in bleu_scores(hyps, self.references, self.ns).items()}
 
 
 class SelfBLEU(_SampleSetMetric):
-    """`self_bleu<n>` for n in `ns`: Self-BLEU-n of the first `num_samples` decoded samples (each against all the
-    others, Zhu et al. 2018; `textgan.metrics.bleu.self_bleu_scores`); needs at least two samples."""
+    """`self_bleu<n><suffix>` for n in `ns`: Self-BLEU-n of the first `num_samples` decoded samples (each against
+    all the others, Zhu et al. 2018; `textgan.metrics.bleu.self_bleu_scores`); needs at least two samples.
+    Texygen's default "fast" Self-BLEU takes the first 500 samples (`num_samples: 500, suffix: _texygen500`)."""
 
     needs: tuple[str, ...] = ()
 
-    def __init__(self, vocab, ns: Sequence[int] = (2, 3, 4, 5), num_samples: int = 1000):
+    def __init__(self, vocab, ns: Sequence[int] = (2, 3, 4, 5), num_samples: int = 1000, suffix: str = ""):
         super().__init__()
         self.vocab = vocab
-        self.ns, self.num_samples = tuple(int(n) for n in ns or ()), num_samples
+        self.ns, self.num_samples, self.suffix = tuple(int(n) for n in ns or ()), num_samples, suffix
 
     def score(self, samples: torch.Tensor) -> dict[str, float]:
         hyps = [self.vocab.decode(s) for s in samples[: self.num_samples].tolist()]
         if not self.ns or len(hyps) < 2:
             return {}
-        return {f"self_bleu{n}": v for n, v in self_bleu_scores(hyps, self.ns).items()}
+        return {f"self_bleu{n}{self.suffix}": v for n, v in self_bleu_scores(hyps, self.ns).items()}
 
 
 class NgramJS(_SampleSetMetric):
