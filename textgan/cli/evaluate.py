@@ -66,18 +66,6 @@ DATA_CLASSES = {
     "textgan.data.text_file.TextFileDataModule": ("textgan.data.text_file", "TextFileDataModule"),
 }
 # data settings that do not change what is evaluated (checkpoints differing only in these share one plane)
-# data settings that are metric settings since `metrics:` is configured (textgan.metrics): older checkpoints keep them
-# in `data`; here they are dropped from the data and given to the metric they now belong to
-RETIRED_DATA_KEYS = {"bleu_ns": ("bleu", "ns"), "num_bleu_samples": ("bleu", "num_samples"),
-                     "self_bleu_ns": ("self_bleu", "ns"), "num_self_bleu_samples": ("self_bleu", "num_samples")}
-# data class -> the `conf/metrics/` option its data config chooses (`metrics: ${data}`): older checkpoints' metrics
-DEFAULT_METRICS = {
-    "textgan.data.oracle.OracleDataModule": "oracle",
-    "textgan.data.cfg.CFGDataModule": "cfg",
-    "textgan.data.poetry.ChinesePoetryDataModule": "chinese_poetry",
-    "textgan.data.char_text.CharTextDataModule": "char_text",
-    "textgan.data.text_file.TextFileDataModule": "text_file",
-}
 DATA_KEYS_IGNORED = ("batch_size", "num_workers", "progress", "root", "raw_dir", "cache_dir", "max_train_examples")
 
 CONFIG = "evaluate"  # conf/evaluate.yaml: the options and their defaults
@@ -191,7 +179,7 @@ def build_datamodule(data_cfg: dict, overrides: dict | None = None):
     their constructor; `overrides` replace stored values."""
     import importlib
 
-    cfg = {k: v for k, v in {**data_cfg, **(overrides or {})}.items() if k not in RETIRED_DATA_KEYS}
+    cfg = {**data_cfg, **(overrides or {})}
     target = cfg.pop("_target_", None)
     if target not in DATA_CLASSES:
         raise EvaluateError(f"data._target_={target!r} is not one of textgan's unconditional data classes "
@@ -427,40 +415,13 @@ def use_stored_metrics(path: str, method: TextGANModule, dm) -> None:
     """Give `method` the metrics of its checkpoint's `metrics:` config, built from `dm` by allow-list
     (`textgan.metrics.build`: only textgan's metric classes, plain settings)."""
     stored = (method.run_config or {}).get("metrics")
-    if not isinstance(stored, dict):  # written before metrics were configured: its data's default metrics
-        stored = legacy_metrics((method.run_config or {}).get("data") or {})
-        print(f"note: {path} predates configured metrics: scored with its data's default metrics "
-              f"(conf/metrics/{DEFAULT_METRICS.get((method.run_config or {}).get('data', {}).get('_target_'))}.yaml)",
-              file=sys.stderr)
+    if not isinstance(stored, dict):
+        raise EvaluateError(f"{path} has no metrics config: it was not written by textgan's train.py; evaluate a "
+                            "checkpoint of a textgan run")
     try:
         method.set_metrics(build_metrics(stored, dm, method.vocab, method.seq_len))
     except ConfigError as ex:
         raise EvaluateError(f"{path}: {ex}") from None
-
-
-def _metrics_option(name: str) -> dict:
-    """`conf/metrics/<name>.yaml` as plain data, its defaults list (other options of the group) merged first."""
-    node = yaml.safe_load((CONF_DIR / "metrics" / f"{name}.yaml").read_text(encoding="utf-8")) or {}
-    merged: dict = {}
-    for parent in node.pop("defaults", []):
-        if parent != "_self_":
-            merged.update(_metrics_option(parent))
-    merged.update(node)
-    return merged
-
-
-def legacy_metrics(data_cfg: dict) -> dict:
-    """The `metrics:` config of a checkpoint written before metrics were configured: the default option of its
-    data class (`DEFAULT_METRICS`), with the BLEU settings it stored in `data` (`RETIRED_DATA_KEYS`) moved in."""
-    option = DEFAULT_METRICS.get(data_cfg.get("_target_"))
-    if option is None:
-        raise EvaluateError(f"data._target_={data_cfg.get('_target_')!r}: no default metrics for this data; "
-                            "evaluate a checkpoint of a newer run")
-    metrics = _metrics_option(option)
-    for key, (metric, setting) in RETIRED_DATA_KEYS.items():
-        if key in data_cfg and isinstance(metrics.get(metric), dict):
-            metrics[metric][setting] = data_cfg[key]
-    return metrics
 
 
 def curve_points(loaded: list[tuple[str, str, TextGANModule]], dm, temperatures: list[float], num_samples: int,

@@ -35,18 +35,6 @@ from textgan.errors import ConfigError
 
 HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}  # instantiate's own, not parameters
 
-# the dialogue methods' flat settings of checkpoints written before `decoding` and `simulation` were nodes:
-# old key -> (slot, key in the slot's node)
-FLAT_SETTINGS: dict[str, tuple[str, str]] = {
-    "eval_decode": ("decoding", "decode"), "beam_size": ("decoding", "beam_size"),
-    "length_penalty": ("decoding", "length_penalty"), "temperature": ("decoding", "temperature"),
-    "top_k": ("decoding", "top_k"), "top_p": ("decoding", "top_p"),
-    "sim_inputs": ("simulation", "inputs"), "sim_max_turns": ("simulation", "max_turns"),
-    "dull_responses": ("simulation", "dull_responses"), "dull_similarity": ("simulation", "dull_similarity"),
-    "repeat_similarity": ("simulation", "repeat_similarity"),
-}
-
-
 @dataclasses.dataclass
 class RunSettings:
     """The types of the top-level settings of `conf/config.yaml` (their values live there; the config groups are
@@ -214,9 +202,6 @@ def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
         node = OmegaConf.select(base, parent) if parent and base is not None else base
         valid = sorted(str(k) for k in node if k not in HYDRA_KEYS and k != "hydra") \
             if isinstance(node, DictConfig) else []
-        moved = _moved_setting(parent, leaf, valid)
-        if moved:
-            return f"unknown config key '{key}': it moved, write {moved}=..."
         hint = f"; valid keys{' under ' + repr(parent) if parent else ''}: {', '.join(valid)}" if valid else ""
         return f"unknown config key '{key}'{_did_you_mean(leaf, valid)}{hint} (add a new key with +{key}=...)"
     added = [o.key_or_group for o in parsed if o.is_add() and base is not None
@@ -224,13 +209,6 @@ def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
     if added:  # Hydra's "Could not append to config": `+key=` of a key that exists
         return f"'{added[0]}' exists already: set it with {added[0]}=... (not +{added[0]}=...)"
     return next((line.strip() for line in str(ex).splitlines() if line.strip()), type(ex).__name__)
-
-
-def _moved_setting(parent: str, leaf: str, valid: list[str]) -> str:
-    """`method.decoding.beam_size` for `method.beam_size` of a dialogue method (whose node has `decoding`): a
-    setting of an older textgan that moved into a settings node (`FLAT_SETTINGS`); else ''."""
-    slot, key = FLAT_SETTINGS.get(leaf, ("", ""))
-    return f"{parent}.{slot}.{key}" if parent == "method" and slot in valid else ""
 
 
 def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
@@ -243,8 +221,6 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
         raise ConfigError(f"cannot parse the overrides: {str(ex).splitlines()[0]}") from None
     # Hydra's own settings are Hydra's business; interval()/tag sweeps belong to a sweeper, which checks them
     parsed = [o for o in parsed if not o.key_or_group.startswith("hydra") and _values(o)]
-    for o in parsed:
-        check_not_model_group(o.key_or_group.lstrip("+~"))
     first = [f"{o.get_key_element()}={_values(o)[0]}" if o.is_sweep_override() else o.input_line for o in parsed]
     variants, key_values = [first], []
     for i, o in enumerate(parsed):
@@ -274,22 +250,6 @@ def check_smoke_preset(choices: dict[str, str], config_dir: Path = CONF_DIR) -> 
         own = f"smoke_{method}" in group_options("experiment", config_dir)
         raise ConfigError(f"experiment={preset} holds the toy sizes of method={preset[6:]}, not of method={method}: "
                           + (f"use experiment=smoke_{method}" if own else "use debug=smoke (few batches, any method)"))
-
-
-MODEL_SLOTS = ("generator", "discriminator", "critic")
-
-
-def check_not_model_group(key: str) -> None:
-    """`model=...` and `model.<slot>.<key>=...` were the spellings before each method config named its networks;
-    say the new one (`method.<slot>.<key>`, or `model/<slot>@method.<slot>=<option>` for another network)."""
-    if key == "model":
-        raise ConfigError("model=... is gone: each method config names its networks (method.generator, "
-                          "method.discriminator, method.critic); pick another one with "
-                          "model/generator@method.generator=<option> (options: conf/model/generator/)")
-    head, _, rest = key.partition(".")
-    if head == "model" and rest:
-        new = f"method.{rest}" if rest.partition(".")[0] in MODEL_SLOTS else "method.generator.<key>"
-        raise ConfigError(f"{key}: the networks are part of the method now; write {new}=...")
 
 
 def _values(o: Any) -> list[str]:

@@ -10,15 +10,11 @@ checkpoint that writes files or imports code). Here nothing from the file is ins
   one of `MODELS` (the classes `conf/model/*.yaml` build); textgan itself wraps them in `functools.partial`, as the
   method expects (the file's `_partial_` flag is not obeyed);
 - its settings slots (`SETTINGS`: the dialogue methods' `decoding` and `simulation`) must each be a node whose
-  `_target_` is that slot's settings dataclass, with plain values; checkpoints written before those were nodes
-  (flat `eval_decode`, `beam_size`, `sim_inputs`, ...: `FLAT_SETTINGS`) have their keys moved into them;
+  `_target_` is that slot's settings dataclass, with plain values;
 - its optimiser slots (`optimizer`, `<role>_optimizer`, `textgan.optim`) must each be a node whose `_target_` is
   one of `textgan.optim.OPTIMIZERS` with plain settings; they are checked and then left out: a method loaded for
   generation never trains, so it keeps its constructor's default optimisers;
-- the learning rates of checkpoints written before optimisers were config nodes (`LEGACY_KEYS`: `lr`, `betas`,
-  `g_pretrain_lr`, ...) are checked as plain data and dropped, so those checkpoints still load;
-- every key must be a parameter of the class it configures (keys of `RETIRED_METHOD_KEYS`, settings that moved
-  out of a method in a later version, are skipped), and every other value plain data (None, bool, int,
+- every key must be a parameter of the class it configures, and every other value plain data (None, bool, int,
   float, str, lists and dicts of those) with no `_target_`, `_args_`, `_partial_`, `_recursive_` or `_convert_`
   anywhere in it.
 
@@ -37,14 +33,12 @@ import functools
 import importlib
 import inspect
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from textgan.config.checks import _name
-from textgan.config.validate import FLAT_SETTINGS
 from textgan.errors import ConfigError, UserError
 from textgan.optim import OPTIMIZERS, is_optimizer_parameter, optimizer_class
 
@@ -78,13 +72,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
 HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # arguments textgan passes itself when it builds the object: a checkpoint may not set them
 METHOD_SUPPLIED = ("vocab",)
-# method settings that earlier textgan versions wrote and that moved elsewhere: skipped when a checkpoint has them
-RETIRED_METHOD_KEYS = {
-    "textgan.methods.wgan_gp.WGANGP": ("js_orders",),  # evaluation settings, now the `metrics:` config's
-}
 MODEL_SUPPLIED = ("vocab_size", "seq_len", "pad_id", "bos_id", "eos_id")
-# method settings of checkpoints written before optimisers were `_partial_` nodes (now `<role>_optimizer.lr`)
-LEGACY_KEYS = ("lr", "betas", "g_pretrain_lr", "g_adv_lr", "d_lr", "mle_lr", "rl_lr")
 
 PREVIOUS_SUFFIX = ".prev"  # last.ckpt's predecessor: last.prev.ckpt
 
@@ -173,19 +161,6 @@ def _check_optimizer(node: Any, where: str, path: Path) -> None:
         _check_plain(value, f"{where}.{key}", path)
 
 
-def nest_flat_settings(method_cfg: dict, params: Mapping[str, Any]) -> dict:
-    """`method_cfg` with the keys of `FLAT_SETTINGS` that are not parameters of the method (`params`) moved into
-    their settings node (`beam_size` -> `decoding.beam_size`): a dialogue checkpoint of an older textgan."""
-    moved = {k: v for k, v in method_cfg.items()
-             if k in FLAT_SETTINGS and k not in params and FLAT_SETTINGS[k][0] in params}
-    nested = {k: v for k, v in method_cfg.items() if k not in moved}
-    for old, value in moved.items():
-        slot, key = FLAT_SETTINGS[old]
-        module, name = SETTINGS[slot]
-        nested[slot] = {"_target_": f"{module}.{name}", **(nested.get(slot) or {}), key: value}
-    return nested
-
-
 def _settings(slot: str, value: Any, where: str, path: Path) -> Any:
     """The settings dataclass of `slot`, built from its node (its `_target_` must be the slot's class)."""
     module, name = SETTINGS[slot]
@@ -215,13 +190,7 @@ def build_method(method_cfg: Any, vocab, path: str | Path = "checkpoint"):
     if not isinstance(method_cfg, dict):
         raise CheckpointError(f"{path}: config.method is not a config node; refusing this checkpoint")
     cls = _import(METHODS, method_cfg.get("_target_"), "config.method", path)
-    retired = RETIRED_METHOD_KEYS.get(method_cfg["_target_"], ())
-    method_cfg = {k: v for k, v in method_cfg.items() if k not in retired}
     params = inspect.signature(cls.__init__).parameters
-    method_cfg = nest_flat_settings(method_cfg, params)
-    for key in [k for k in method_cfg if isinstance(k, str) and k not in params]:
-        if key in LEGACY_KEYS:  # an older checkpoint's learning rate: plain data, not needed for generation
-            _check_plain(method_cfg.pop(key), f"config.method.{key}", path)
     for key in [k for k in method_cfg if isinstance(k, str) and is_optimizer_parameter(k) and k in params]:
         _check_optimizer(method_cfg.pop(key), f"config.method.{key}", path)
     kwargs = _kwargs(cls, method_cfg, "config.method", METHOD_SUPPLIED, path)
@@ -331,9 +300,7 @@ def check_checkpoint(method, ckpt_path: str | os.PathLike | None) -> None:
     config = ckpt.get("config") or {}
     method_cfg = config.get("method") if isinstance(config.get("method"), dict) else {}
     target = method_cfg.get("_target_")
-    # the networks: the method's own nodes (checkpoints written before that: a top-level `model` node)
-    model = {slot: node for slot, node in method_cfg.items() if slot in ("generator", "discriminator", "critic")} \
-        or config.get("model") or {}
+    model = {slot: node for slot, node in method_cfg.items() if slot in MODEL_SLOTS}
     written = f"{_name('method', target)}" if isinstance(target, str) else "another method"
     diff = "; ".join(filter(None, [missing and f"missing {_key_list(missing)}",
                                    unexpected and f"unexpected {_key_list(unexpected)}",
