@@ -9,17 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from textgan.cli.generate import main as generate_main
 from textgan.data.vocab import Vocabulary
-from textgan.metrics.build import METRICS
-from textgan.optim import OPTIMIZERS, is_optimizer_parameter
-from textgan.runs.checkpoint import METHODS, MODELS, CheckpointError, load_method
+from textgan.runs.checkpoint import CheckpointError, load_method
 
-from conftest import REPO, compose_config
+from conftest import compose_config
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat"]
 
@@ -193,32 +190,9 @@ def test_unreadable_checkpoints_are_one_line_without_weights_only_advice(tmp_pat
         assert "\n" not in message and "weights_only=False" not in message and str(path) in message
 
 
-def test_allow_list_is_exactly_the_classes_conf_builds():
-    def targets(group: str, optimizers: bool = False) -> set[str]:
-        found = set()
-        for f in (REPO / "conf" / group).rglob("*.yaml"):
-            node = yaml.safe_load(f.read_text()) or {}
-            nodes = [node, *[v for k, v in node.items() if isinstance(v, dict)
-                             and is_optimizer_parameter(k) == optimizers]]
-            found |= {n["_target_"] for n in nodes if "_target_" in n and (n is not node or not optimizers)}
-        return found
-
-    assert set(METHODS) == targets("method")
-    assert set(MODELS) == targets("model")
-    assert targets("method", optimizers=True) <= set(OPTIMIZERS) and "torch.optim.Adam" in set(OPTIMIZERS)
-
-
 def test_the_optimiser_node_is_checked_but_not_built(tmp_path):
     """A loaded method keeps its default optimiser: the stored node's settings are never called."""
     stored = _clean_method_cfg(tmp_path)
     stored["optimizer"] = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.5, "momentum": 0.9}
     method = load_method(_save(tmp_path, stored))
     assert method.optimizer.func is torch.optim.Adam and method.optimizer.keywords["lr"] == 0.01
-
-
-def test_metric_allow_list_is_exactly_the_classes_conf_metrics_builds():
-    found = set()
-    for f in (REPO / "conf" / "metrics").rglob("*.yaml"):
-        node = yaml.safe_load(f.read_text()) or {}
-        found |= {n["_target_"] for n in node.values() if isinstance(n, dict) and "_target_" in n}
-    assert set(METRICS) == found

@@ -19,14 +19,12 @@ checkpoint's fit by the checkpoint module (`textgan.runs.checkpoint.check_checkp
 from __future__ import annotations
 
 import os
-from functools import cache
 
-import yaml
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from textgan.config.compose import CONF_DIR
+from textgan.config.registry import option_name, options
 from textgan.errors import ConfigError
 from textgan.optim import OPTIMIZERS, check_optimizer
 from textgan.ranges import PositiveInt, check_arguments, check_value
@@ -91,27 +89,11 @@ def check_ranges(cfg: DictConfig) -> None:
             _check_node(sub, str(key))
 
 
-@cache
-def _options(group: str) -> dict[str, list[str]]:
-    """{`_target_`: [option names]} of `conf/<group>/*.yaml` (read as YAML, nothing instantiated)."""
-    found: dict[str, list[str]] = {}
-    for file in sorted((CONF_DIR / group).glob("*.yaml")):
-        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        node = doc.get(group, doc) if "_target_" not in doc else doc  # `@package _global_` files nest it
-        if isinstance(node, dict) and isinstance(node.get("_target_"), str):
-            found.setdefault(node["_target_"], []).append(file.stem)
-    return found
-
-
-def _name(group: str, target: str) -> str:
-    return f"{group}={'|'.join(_options(group).get(target, [target.rsplit('.', 1)[-1]]))}"
-
-
 def valid_pairings() -> str:
     """`method=a|b with data=c|d; ...`: which method options train on which data options."""
     def kinds(group: str, attribute: str) -> dict[str, list[str]]:
         by_kind: dict[str, list[str]] = {}
-        for target, names in _options(group).items():
+        for target, names in options(group).items():
             try:
                 kind = getattr(get_object(target), attribute, None)
             except Exception:
@@ -137,8 +119,8 @@ def check_pairing(cfg: DictConfig) -> None:
         return  # config_validation reports targets that cannot be imported
     if needs is None or provides is None or needs == provides:
         return
-    raise ConfigError(f"{_name('method', method._target_)} trains on {DATA_KINDS[needs]}, but "
-                      f"{_name('data', data._target_)} provides {DATA_KINDS[provides]}; valid pairings: "
+    raise ConfigError(f"{option_name('method', method._target_)} trains on {DATA_KINDS[needs]}, but "
+                      f"{option_name('data', data._target_)} provides {DATA_KINDS[provides]}; valid pairings: "
                       f"{valid_pairings()}")
 
 

@@ -31,9 +31,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from textgan.config.compose import CONF_DIR, compose
-from textgan.errors import ConfigError
+from textgan.errors import HYDRA_KEYS, ConfigError
 
-HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}  # instantiate's own, not parameters
 
 @dataclasses.dataclass
 class RunSettings:
