@@ -18,17 +18,19 @@ traceback.
   of Hydra's instantiation keys `HYDRA_KEYS` at any depth).
 - `handle(ex, prog)`: print the line on stderr (and into the log files Hydra opened), return the exit status;
   `None` for a bug or when `HYDRA_FULL_ERROR=1` asks for the full trace. Entry points (`run.py`, `generate`,
-  `textgan.cli.chat`, `textgan.cli.report`) call it in their `except` clause and re-raise on `None`.
+  `textgan.cli.chat`, `textgan.cli.report`) run inside `one_line_errors()` (or `run_with_one_line_errors`), which
+  calls it and re-raises on `None`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -201,13 +203,26 @@ def handle(ex: BaseException, stream: TextIO | None = None) -> int | None:
     return exit_status(ex)
 
 
+@contextlib.contextmanager
+def one_line_errors(reraise: bool = False) -> Iterator[None]:
+    """A user's mistake raised inside is one line on stderr (`handle`) and `sys.exit` with its status; a bug keeps
+    its traceback, and so does every error when `reraise` (a sweep's launcher records its failed jobs)."""
+    try:
+        yield
+    except Exception as ex:
+        status = handle(ex)
+        if status is None or reraise:
+            raise
+        sys.exit(status)
+
+
 def run_with_one_line_errors(fn: Callable[..., int], *args: Any) -> int:
     """`fn(*args)`'s exit status; a user's mistake raised inside it is one line and its status (`handle`), a bug
     keeps its traceback."""
     try:
-        return fn(*args)
-    except Exception as ex:
-        status = handle(ex)
-        if status is None:
-            raise
-        return status
+        with one_line_errors():
+            return fn(*args)
+    except SystemExit as ex:
+        if ex.__context__ is None:
+            raise  # `fn`'s own exit
+        return ex.code

@@ -15,7 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from textgan.config.compose import CONF_DIR
-from textgan.errors import UserError, handle
+from textgan.errors import UserError, one_line_errors
 
 # Hydra's own flags that take the next word as their value (`--cfg job`, `-cn generate`, ...)
 VALUE_FLAGS = ("-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name", "-cd",
@@ -87,22 +87,16 @@ def run_tool(config_name: str, task: Callable[[DictConfig], int], known: list[st
     `check_keys` (a tool with its own old spellings or rewrites, e.g. evaluate's `data.KEY=`)."""
     import hydra
 
-    try:
+    with one_line_errors():
         if check is None:
             check_keys(sys.argv[1:], known, error)
         else:
             sys.argv[1:] = check(sys.argv[1:])
-    except UserError as ex:
-        sys.exit(handle(ex))
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def main(cfg: DictConfig) -> None:
-        try:
+        with one_line_errors(reraise=is_multirun()):  # in a sweep the launcher records the failed job
             status = task(cfg)
-        except Exception as ex:
-            status = handle(ex)
-            if status is None or is_multirun():
-                raise  # a bug keeps its traceback; in a sweep the launcher records the failed job
         if status:
             sys.exit(status)
 

@@ -19,7 +19,7 @@ import difflib
 import inspect
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,7 +111,7 @@ def _parameters(fn: Callable) -> tuple[dict[str, Any], bool] | None:
     return named, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
 
 
-def _value(node: DictConfig, key: str) -> tuple[bool, Any]:
+def resolved_value(node: DictConfig, key: str) -> tuple[bool, Any]:
     """(True, the resolved plain value) or (False, None) for an interpolation that resolves only inside a job."""
     try:
         value = node[key]
@@ -140,24 +140,33 @@ def _check_keys(node: DictConfig, fn: Callable, what: str, path: str, only: set[
         sub = node._get_node(key)
         if isinstance(sub, DictConfig) and "_target_" in sub:
             continue  # a nested object: checked against its own callable
-        ok, value = _value(node, key)
+        ok, value = resolved_value(node, key)
         if ok and params[key] is not inspect.Parameter.empty and _accepts(params[key], value) is False:
             raise ConfigError(f"'{name}' must be {_describe(params[key])}, got {value!r} ({type(value).__name__})")
 
 
-def _walk(node: DictConfig, path: str) -> None:
-    """Check every `_target_` node under `node` (a `_partial_` node the same way: its keys are its arguments)."""
-    if "_target_" in node:
-        try:
-            fn = get_object(node._target_)
-        except Exception as ex:
-            raise ConfigError(f"{path}._target_: cannot import '{node._target_}' ({ex}); check the name") from None
-        _check_keys(node, fn, node._target_, path)
+def entries(node: DictConfig, path: str = "") -> Iterator[tuple[str, DictConfig, str]]:
+    """(dotted path, node, key) of every key under `node`, in key order, depth first: the one walk of a composed
+    config. It descends into the nodes that are set (not null, `???` or an interpolation, which may resolve only
+    inside a job), never into Hydra's own `hydra` node."""
     for key in node:
+        if key == "hydra":
+            continue
+        name = f"{path}.{key}" if path else str(key)
+        yield name, node, key
         sub = node._get_node(key)
         if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
                 and not sub._is_interpolation():
-            _walk(sub, f"{path}.{key}" if path else str(key))
+            yield from entries(sub, name)
+
+
+def target_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
+    """(dotted path, node) of every node with a `_target_` under `cfg` (a `_partial_` one too), outermost first."""
+    for path, node, key in entries(cfg):
+        sub = node._get_node(key)
+        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
+                and not sub._is_interpolation() and "_target_" in sub:
+            yield path, sub
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -165,10 +174,12 @@ def validate_config(cfg: DictConfig) -> None:
     `textgan.config.checks` (a missing value, a value out of range, a method/data pairing that does not fit)."""
     # the other top-level keys are config groups, checked by their `_target_`s
     _check_keys(cfg, RunSettings, "the run", "", only={f.name for f in dataclasses.fields(RunSettings)})
-    for key in cfg:
-        sub = cfg._get_node(key)
-        if key != "hydra" and isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing():
-            _walk(sub, str(key))
+    for path, node in target_nodes(cfg):
+        try:
+            fn = get_object(node._target_)
+        except Exception as ex:
+            raise ConfigError(f"{path}._target_: cannot import '{node._target_}' ({ex}); check the name") from None
+        _check_keys(node, fn, node._target_, path)
     from textgan.config.checks import preflight
 
     preflight(cfg)  # ranges, method/data pairing: the checks that need the types to be right first
