@@ -34,7 +34,7 @@ def test_batch_mode_answers_every_line(tiny_ckpt, tmp_path):
     contexts.write_text("What is AI?\nhello there , how are you ?\n\n", encoding="utf-8")
     out = tmp_path / "responses.txt"
     for decode in ("beam", "greedy", "sample"):
-        assert main([f"ckpt={tiny_ckpt}", f"input={contexts}", f"output={out}", f"decode={decode}",
+        assert main([f"ckpt={tiny_ckpt}", f"input={contexts}", f"out={out}", f"decode={decode}",
                      "beam_size=3"]) == 0
         lines = out.read_text(encoding="utf-8").split("\n")
         assert len(lines) == 4 and lines[-1] == ""  # one response per context line (the empty one included)
@@ -42,7 +42,7 @@ def test_batch_mode_answers_every_line(tiny_ckpt, tmp_path):
     # the CLI decodes what the method decodes
     responder = Responder(tiny_ckpt)
     ids = responder.method.respond(responder.encode_contexts(["What is AI?"]), "beam", beam_size=3)
-    args = [f"ckpt={tiny_ckpt}", f"input={contexts}", f"output={out}", "decode=beam", "beam_size=3"]
+    args = [f"ckpt={tiny_ckpt}", f"input={contexts}", f"out={out}", "decode=beam", "beam_size=3"]
     assert main(args) == 0
     assert out.read_text(encoding="utf-8").split("\n")[0] == responder.vocab.to_text(ids[0].tolist())
 
@@ -129,7 +129,7 @@ def test_simulate_mode_prints_a_dialogue_between_two_copies(tiny_ckpt, tmp_path,
     inputs = tmp_path / "inputs.txt"
     inputs.write_text("hello\nWhat is AI?\n", encoding="utf-8")
     out = tmp_path / "dialogues.txt"
-    assert main([f"ckpt={tiny_ckpt}", "simulate=true", "turns=2", f"input={inputs}", f"output={out}"]) == 0
+    assert main([f"ckpt={tiny_ckpt}", "simulate=true", "turns=2", f"input={inputs}", f"out={out}"]) == 0
     text = out.read_text(encoding="utf-8")
     assert text.count("> ") == 2 and text.startswith("> hello\nA: ") and "\n> What is AI?\nA: " in text
     assert main([f"ckpt={tiny_ckpt}", "simulate=true", "turns=0", "input=hi"]) == 2
@@ -138,10 +138,10 @@ def test_simulate_mode_prints_a_dialogue_between_two_copies(tiny_ckpt, tmp_path,
     assert "turns=0" in err and "simulate='maybe' is not a valid bool" in err and "Traceback" not in err
 
 
-def test_hydra_app_help_cfg_multirun_and_renamed_key(tiny_ckpt, tmp_path):
+def test_hydra_app_help_cfg_multirun_and_unknown_key(tiny_ckpt, tmp_path):
     """`python -m textgan.cli.chat` is a Hydra app: `--help` names the tool, `--cfg job` prints its options, a
-    multirun over `decode` writes one response file per job under the run dir (nothing in the cwd), and the old
-    `output=` key is one line naming `out=`."""
+    multirun over `decode` writes one response file per job under the run dir (nothing in the cwd), and an unknown
+    key is one line."""
     import os
     import subprocess
     import sys
@@ -163,5 +163,6 @@ def test_hydra_app_help_cfg_multirun_and_renamed_key(tiny_ckpt, tmp_path):
     assert [f.name for f in files] == ["decode=beam.txt", "decode=greedy.txt"]
     assert all(len(f.read_text(encoding="utf-8").splitlines()) == 2 for f in files)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["contexts.txt"]
-    renamed = chat(f"ckpt={tiny_ckpt}", "output=x.txt")
-    assert renamed.returncode == 2 and renamed.stderr == "error: output= was renamed; use out=x.txt\n"
+    unknown = chat(f"ckpt={tiny_ckpt}", "output=x.txt")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown argument 'output=x.txt'; expected ")
+    assert unknown.stderr.count("\n") == 1

@@ -20,9 +20,6 @@ from conftest import compose_config
     (["method=mle", "+method.optimizr=0.1"], "unknown key 'method.optimizr' for textgan.methods.mle.MLE (did you "
                                              "mean optimizer?)"),
     (["method=mle", "method.optimizer.lr=fast"], "'method.optimizer.lr' must be float, got 'fast' (str)"),
-    (["model=conv_resnet"], "model=... is gone: each method config names its networks (method.generator, "),
-    (["model.generator.hidden_dim=64"], "model.generator.hidden_dim: the networks are part of the method now; "
-                                        "write method.generator.hidden_dim=..."),
     (["method.num_rollouts=2.5"], "'method.num_rollouts' must be int, got 2.5 (float)"),
     (["seed=abc"], "'seed' must be int or null, got 'abc' (str)"),
     (["optimized_mode=minimum"], "'optimized_mode' must be one of 'min', 'max', got 'minimum'"),

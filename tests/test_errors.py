@@ -190,7 +190,7 @@ def test_foreign_errors_map_to_one_line_and_bugs_keep_their_traceback(monkeypatc
     mismatch = RuntimeError('Error(s) in loading state_dict for SeqGAN:\n\tMissing key(s) in state_dict: "d.w", '
                             '"d.b", "d.c", "d.e". \n\tUnexpected key(s) in state_dict: "x". ')
     assert errors.user_message(mismatch) == (
-        "the checkpoint's weights do not fit SeqGAN (missing d.w, d.b, d.c (+1 more); unexpected x): it was "
+        "the checkpoint's weights do not fit SeqGAN (missing d.w (+3 more); unexpected x): it was "
         "written by another method or model; load it with the method=/model= (and model sizes) it was trained "
         "with, or start without ckpt_path")
     full = OSError(errno.ENOSPC, "No space left on device", "/x/last.ckpt")
@@ -294,12 +294,13 @@ def test_checkpoint_of_another_method_or_size_is_refused_naming_it(tmp_path):
     path, vocab = _mle_checkpoint(tmp_path)
     seqgan = instantiate(compose_config(["experiment=smoke_seqgan"], tmp_path / "s").method, vocab=vocab)
     with pytest.raises(ConfigError, match=r"holds weights of method=mle that do not fit this run's SeqGAN \(missing "
-                                          r"discriminator\.embedding\.weight, .*; resume it with method=mle"):
+                                          r"discriminator\.embedding\.weight \(\+\d+ more\)\); resume it with "
+                                          r"method=mle"):
         check_checkpoint(seqgan, path)
     smaller = instantiate(compose_config(["experiment=smoke_mle", "method.generator.hidden_dim=16"],
                                          tmp_path / "m").method, vocab=vocab)
-    with pytest.raises(ConfigError, match=r"\(other shapes: generator\.lstm\.weight_ih_l0, .*generator\.hidden_dim"
-                                          r"=32"):
+    with pytest.raises(ConfigError, match=r"\(generator\.lstm\.weight_ih_l0 has shape \[128, \d+\] in the "
+                                          r"checkpoint, \[64, \d+\] here \(\+\d+ more\)\); .*generator\.hidden_dim=32"):
         check_checkpoint(smaller, path)
     same = instantiate(compose_config(["experiment=smoke_mle"], tmp_path / "m2").method, vocab=vocab)
     check_checkpoint(same, path)  # fits: no error

@@ -16,7 +16,7 @@ from textgan.metrics.nll import nll_oracle, sequence_nll
 from textgan.models.lstm import LSTMGenerator
 from textgan.sampling import gumbel_max, sample_next
 
-from conftest import compose_config, shared_data_dir
+from conftest import compose_config
 
 
 def _constant_generator(logits: list[float]) -> LSTMGenerator:
@@ -291,40 +291,17 @@ def test_plane_axes_follow_what_the_data_measures():
     assert plane_axes(pts("nll_test"), 2) is None
 
 
-def test_checkpoint_from_before_configured_metrics_is_scored_with_its_datas_defaults(tmp_path, capsys):
-    """A checkpoint whose run config has no `metrics:` (written before metrics were configured) is scored with the
-    default metrics of its data, the same numbers as a newer checkpoint of the same weights."""
+def test_a_checkpoint_without_a_metrics_config_is_one_line(tmp_path, capsys):
     new, _, _ = _checkpoint(tmp_path, "new", ["data=oracle_toy"], seed=1)
     ckpt = torch.load(new, weights_only=True)
     del ckpt["config"]["metrics"]
-    old = tmp_path / "old.ckpt"
-    torch.save(ckpt, old)
-    args = ["temperatures=[1.0]", "num_samples=32", "seed=3", "progress=false", "real=false"]
-    assert main([f"ckpts=[{new}]", *args, f"out={tmp_path / 'a'}"]) == 0
-    assert main([f"ckpts=[{old}]", *args, f"out={tmp_path / 'b'}"]) == 0
-    assert "predates configured metrics" in capsys.readouterr().err
-    (a,), (b,) = _rows(tmp_path / "a" / "quality_diversity.csv"), _rows(tmp_path / "b" / "quality_diversity.csv")
-    assert a["nll_oracle"] == b["nll_oracle"] and a["nll_test"] == b["nll_test"] and a["nll_oracle"]
-
-
-def test_legacy_metrics_take_the_bleu_settings_old_text_checkpoints_kept_in_data():
-    from textgan.cli.evaluate import build_datamodule, legacy_metrics
-
-    data = {"_target_": "textgan.data.poetry.ChinesePoetryDataModule", "bleu_ns": [2, 3], "num_bleu_samples": 7,
-            "self_bleu_ns": [2], "num_self_bleu_samples": 5}
-    metrics = legacy_metrics(data)
-    assert metrics["bleu"]["ns"] == [2, 3] and metrics["bleu"]["num_samples"] == 7
-    assert metrics["self_bleu"]["ns"] == [2] and metrics["self_bleu"]["num_samples"] == 5
-    assert metrics["nll_test"]["_target_"] == "textgan.metrics.objects.NLLTest"
-    oracle = legacy_metrics({"_target_": "textgan.data.oracle.OracleDataModule"})
-    assert set(oracle) == {"nll_test", "nll_oracle"}
-    # and the data is rebuilt without the retired keys (the data class no longer takes them)
-    root = shared_data_dir()
-    if root is None:
-        pytest.skip("needs TEXTGAN_DATA (the processed quatrains)")
-    dm = build_datamodule({**data, "root": str(root / "chinese_poetry"), "max_train_examples": 50,
-                           "max_test_examples": 20, "progress": False})
-    assert len(dm.test_tokens) == 20
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save(ckpt, foreign)
+    assert main([f"ckpts=[{foreign}]", "temperatures=[1.0]", "num_samples=32", "progress=false", "real=false",
+                 f"out={tmp_path / 'a'}"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {foreign} has no metrics config: it was not written by textgan's train.py; evaluate a " \
+                  "checkpoint of a textgan run\n"
 
 
 def test_an_unquoted_sweep_job_path_is_one_line_naming_the_quoting(tmp_path, capsys):

@@ -9,17 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from textgan.cli.generate import main as generate_main
 from textgan.data.vocab import Vocabulary
-from textgan.metrics.build import METRICS
-from textgan.optim import OPTIMIZERS, is_optimizer_parameter
-from textgan.runs.checkpoint import METHODS, MODELS, CheckpointError, build_method, load_method
+from textgan.runs.checkpoint import CheckpointError, load_method
 
-from conftest import REPO, compose_config
+from conftest import compose_config
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat"]
 
@@ -193,60 +190,9 @@ def test_unreadable_checkpoints_are_one_line_without_weights_only_advice(tmp_pat
         assert "\n" not in message and "weights_only=False" not in message and str(path) in message
 
 
-def test_allow_list_is_exactly_the_classes_conf_builds():
-    def targets(group: str, optimizers: bool = False) -> set[str]:
-        found = set()
-        for f in (REPO / "conf" / group).rglob("*.yaml"):
-            node = yaml.safe_load(f.read_text()) or {}
-            nodes = [node, *[v for k, v in node.items() if isinstance(v, dict)
-                             and is_optimizer_parameter(k) == optimizers]]
-            found |= {n["_target_"] for n in nodes if "_target_" in n and (n is not node or not optimizers)}
-        return found
-
-    assert set(METHODS) == targets("method")
-    assert set(MODELS) == targets("model")
-    assert targets("method", optimizers=True) <= set(OPTIMIZERS) and "torch.optim.Adam" in set(OPTIMIZERS)
-
-
-def test_a_checkpoint_with_learning_rates_from_before_optimiser_nodes_still_loads(tmp_path):
-    """Checkpoints written when methods took `lr` / `g_adv_lr` ... (no optimiser nodes) load for generation."""
-    old = _clean_method_cfg(tmp_path)
-    del old["optimizer"]
-    old["lr"] = 0.01
-    method = load_method(_save(tmp_path, old))
-    assert type(method).__name__ == "MLE" and method.hparams.epochs == old["epochs"]
-    seqgan = OmegaConf.to_container(compose_config(["experiment=smoke_seqgan", "data.seq_len=6"],
-                                                   tmp_path / "seqgan").method, resolve=True)
-    for role in ("g_pretrain", "g_adv", "d"):
-        assert seqgan.pop(f"{role}_optimizer")["_target_"] == "torch.optim.Adam"
-        seqgan[f"{role}_lr"] = 1e-3
-    vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])
-    assert type(build_method(seqgan, vocab)).__name__ == "SeqGAN"
-
-
 def test_the_optimiser_node_is_checked_but_not_built(tmp_path):
     """A loaded method keeps its default optimiser: the stored node's settings are never called."""
     stored = _clean_method_cfg(tmp_path)
     stored["optimizer"] = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.5, "momentum": 0.9}
     method = load_method(_save(tmp_path, stored))
     assert method.optimizer.func is torch.optim.Adam and method.optimizer.keywords["lr"] == 0.01
-
-
-def test_metric_allow_list_is_exactly_the_classes_conf_metrics_builds():
-    found = set()
-    for f in (REPO / "conf" / "metrics").rglob("*.yaml"):
-        node = yaml.safe_load(f.read_text()) or {}
-        found |= {n["_target_"] for n in node.values() if isinstance(n, dict) and "_target_" in n}
-    assert set(METRICS) == found
-
-
-def test_wgan_checkpoint_with_the_retired_js_orders_still_builds(tmp_path):
-    """`js_orders` moved from WGAN-GP's constructor to `metrics.ngram_js.orders`: older checkpoints still load."""
-    cfg = compose_config(["experiment=smoke_wgan_gp", "data=text_file", "data.path=x", "data.seq_len=6"],
-                         tmp_path / "run")
-    method_cfg = OmegaConf.to_container(cfg.method, resolve=True)
-    vocab = Vocabulary(["<pad>", "<bos>", "<eos>", "<unk>", *WORDS])
-    method = build_method({**method_cfg, "js_orders": [1, 2, 3, 4]}, vocab)
-    assert type(method).__name__ == "WGANGP"
-    with pytest.raises(CheckpointError, match="js_orders"):
-        build_method({**_clean_method_cfg(tmp_path), "js_orders": [1]}, vocab)  # only WGAN-GP ever had it

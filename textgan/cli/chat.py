@@ -5,8 +5,7 @@
     python -m textgan.cli.chat ckpt=last.ckpt simulate=true turns=5 input="how are you ?"
 
 Interactive mode (no `input=`): each line you type is a context; the model answers it. Batch mode: `input=` a
-UTF-8 file with one context per line; `out=` gets one response per line (default `-`: standard output; `output=`,
-the old name, still works for `main`, the Hydra app answers it with a one-line 'renamed').
+UTF-8 file with one context per line; `out=` gets one response per line (default `-`: standard output).
 
 Simulation (`simulate=true`): two copies of the model answer each other for `turns` turns (default 5), starting
 from `input=`: a file with one input message per line (batch mode) if such a file exists, else the message
@@ -48,7 +47,7 @@ def _bool(text: str) -> bool:
 
 
 # type and range of each option (textgan.ranges); checked before the checkpoint is read
-OPTIONS = {"ckpt": str, "input": str, "out": str, "output": str, "decode": str, "beam_size": PositiveInt,
+OPTIONS = {"ckpt": str, "input": str, "out": str, "decode": str, "beam_size": PositiveInt,
            "length_penalty": float, "temperature": PositiveFloat, "top_k": NonNegativeInt, "top_p": Probability,
            "max_len": PositiveInt, "batch_size": PositiveInt, "seed": int, "simulate": bool, "turns": PositiveInt}
 
@@ -74,11 +73,9 @@ def parse_args(argv: list[str]) -> dict:
 
 
 def check_opts(opts: dict) -> dict:
-    """Range checks of the given options (before the checkpoint is read); `output=` is the old name of `out=`."""
+    """Range checks of the given options (before the checkpoint is read)."""
     for key, value in opts.items():
         check_value(key, value, OPTIONS[key], ChatError)
-    if "output" in opts:
-        opts.setdefault("out", opts.pop("output"))
     if "ckpt" not in opts:
         raise ChatError("give the checkpoint: ckpt=path/to/last.ckpt")
     if opts.get("decode", DECODERS[0]) not in DECODERS:
@@ -209,7 +206,7 @@ def task(cfg: DictConfig) -> int:
 
 def cli() -> None:
     """`textgan-chat` / `python -m textgan.cli.chat`: the `@hydra.main` app over `conf/chat.yaml`."""
-    run_tool("chat", task, [k for k in OPTIONS if k != "output"], ChatError, renamed={"output": "out"})
+    run_tool("chat", task, list(OPTIONS), ChatError)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from textgan.config.compose import CONF_DIR
-from textgan.errors import UserError, handle
+from textgan.errors import UserError, one_line_errors
 
 # Hydra's own flags that take the next word as their value (`--cfg job`, `-cn generate`, ...)
 VALUE_FLAGS = ("-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name", "-cd",
@@ -43,9 +43,8 @@ def check_no_option_flags(argv: list[str], known: list[str], error: type[UserErr
             raise error(f"--{flag} is not a flag; write {flag}={value} (every option is a key of the tool's config)")
 
 
-def check_keys(argv: list[str], known: list[str], error: type[UserError], renamed: dict[str, str] | None = None
-               ) -> None:
-    """Unknown and renamed `key=value` keys of a command line as one-line errors, before Hydra composes."""
+def check_keys(argv: list[str], known: list[str], error: type[UserError]) -> None:
+    """Unknown `key=value` keys of a command line as one-line errors, before Hydra composes."""
     check_no_option_flags(argv, known, error)
     skip = False
     for arg in argv:
@@ -55,8 +54,6 @@ def check_keys(argv: list[str], known: list[str], error: type[UserError], rename
         key = arg.split("=", 1)[0].lstrip("+~")
         if key.startswith("hydra.") or key.startswith("hydra/"):
             continue
-        if renamed and key in renamed:
-            raise error(f"{key}= was renamed; use {renamed[key]}={arg.split('=', 1)[-1]}")
         if "=" not in arg or key not in known:
             raise error(f"unknown argument {arg!r}; expected key=value with key in {', '.join(known)}")
 
@@ -84,28 +81,22 @@ def job_output(out: str | None, suffix: str = ".txt") -> str | None:
 
 
 def run_tool(config_name: str, task: Callable[[DictConfig], int], known: list[str], error: type[UserError],
-             renamed: dict[str, str] | None = None, check: Callable[[list[str]], list[str]] | None = None) -> None:
+             check: Callable[[list[str]], list[str]] | None = None) -> None:
     """`@hydra.main` over `conf/<config_name>.yaml` running `task(cfg) -> exit status`; every user mistake is one
     line on stderr (exit status 2), a bug keeps its traceback. `check(argv) -> overrides`, when given, replaces
     `check_keys` (a tool with its own old spellings or rewrites, e.g. evaluate's `data.KEY=`)."""
     import hydra
 
-    try:
+    with one_line_errors():
         if check is None:
-            check_keys(sys.argv[1:], known, error, renamed)
+            check_keys(sys.argv[1:], known, error)
         else:
             sys.argv[1:] = check(sys.argv[1:])
-    except UserError as ex:
-        sys.exit(handle(ex))
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=config_name)
     def main(cfg: DictConfig) -> None:
-        try:
+        with one_line_errors(reraise=is_multirun()):  # in a sweep the launcher records the failed job
             status = task(cfg)
-        except Exception as ex:
-            status = handle(ex)
-            if status is None or is_multirun():
-                raise  # a bug keeps its traceback; in a sweep the launcher records the failed job
         if status:
             sys.exit(status)
 

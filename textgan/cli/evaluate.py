@@ -31,8 +31,8 @@ per point) and `DIR/quality_diversity.png` (one curve per checkpoint, points lab
 every temperature, so the curves are smooth), sampling and scoring run batched on `device`.
 
 The method is rebuilt by `load_method` (weights-only); the datamodule from the checkpoint's stored `data` config,
-by allow-list: only textgan's own data classes (`DATA_CLASSES`), with plain values, never an arbitrary
-`_target_`. `data.KEY=VALUE` overrides a stored value (e.g. `data.root=` when the corpus moved).
+by allow-list: only the unconditional data classes `conf/data/` builds (`data_classes`), with plain values, never
+an arbitrary `_target_`. `data.KEY=VALUE` overrides a stored value (e.g. `data.root=` when the corpus moved).
 """
 
 from __future__ import annotations
@@ -51,34 +51,14 @@ import yaml
 
 from textgan.cli.common import VALUE_FLAGS, check_no_option_flags, is_multirun, job_output, run_tool
 from textgan.config.compose import CONF_DIR
+from textgan.config.registry import import_target, targets
 from textgan.errors import ConfigError, UserError, run_with_one_line_errors
 from textgan.methods.base import TextGANModule
 from textgan.metrics.build import build_metrics
 from textgan.metrics.nll import sequence_nll
 from textgan.runs.checkpoint import CheckpointError, load_method
 
-# the data classes a checkpoint may name (`data._target_`); anything else is refused
-DATA_CLASSES = {
-    "textgan.data.oracle.OracleDataModule": ("textgan.data.oracle", "OracleDataModule"),
-    "textgan.data.cfg.CFGDataModule": ("textgan.data.cfg", "CFGDataModule"),
-    "textgan.data.poetry.ChinesePoetryDataModule": ("textgan.data.poetry", "ChinesePoetryDataModule"),
-    "textgan.data.char_text.CharTextDataModule": ("textgan.data.char_text", "CharTextDataModule"),
-    "textgan.data.text_file.TextFileDataModule": ("textgan.data.text_file", "TextFileDataModule"),
-    "textgan.data.image_coco.ImageCocoDataModule": ("textgan.data.image_coco", "ImageCocoDataModule"),
-}
 # data settings that do not change what is evaluated (checkpoints differing only in these share one plane)
-# data settings that are metric settings since `metrics:` is configured (textgan.metrics): older checkpoints keep them
-# in `data`; here they are dropped from the data and given to the metric they now belong to
-RETIRED_DATA_KEYS = {"bleu_ns": ("bleu", "ns"), "num_bleu_samples": ("bleu", "num_samples"),
-                     "self_bleu_ns": ("self_bleu", "ns"), "num_self_bleu_samples": ("self_bleu", "num_samples")}
-# data class -> the `conf/metrics/` option its data config chooses (`metrics: ${data}`): older checkpoints' metrics
-DEFAULT_METRICS = {
-    "textgan.data.oracle.OracleDataModule": "oracle",
-    "textgan.data.cfg.CFGDataModule": "cfg",
-    "textgan.data.poetry.ChinesePoetryDataModule": "chinese_poetry",
-    "textgan.data.char_text.CharTextDataModule": "char_text",
-    "textgan.data.text_file.TextFileDataModule": "text_file",
-}
 DATA_KEYS_IGNORED = ("batch_size", "num_workers", "progress", "root", "raw_dir", "cache_dir", "max_train_examples")
 
 CONFIG = "evaluate"  # conf/evaluate.yaml: the options and their defaults
@@ -185,23 +165,28 @@ def check_args(args: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ data
+def data_classes() -> dict[str, type]:
+    """{`_target_`: class} of the data `conf/data/` builds that gives unconditional sequences (not pairs)."""
+    classes = {target: import_target(target) for target in sorted(targets("data"))}
+    return {t: cls for t, cls in classes.items() if getattr(cls, "provides_data", None) == "sequences"}
+
+
 def build_datamodule(data_cfg: dict, overrides: dict | None = None):
     """The datamodule of a checkpoint's stored `data` config (a plain dict with `_target_`), set up.
 
-    Only the classes of `DATA_CLASSES` are built, from plain values (no nested `_target_`), with the keys of
+    Only the classes of `data_classes()` are built, from plain values (no nested `_target_`), with the keys of
     their constructor; `overrides` replace stored values."""
-    import importlib
-
-    cfg = {k: v for k, v in {**data_cfg, **(overrides or {})}.items() if k not in RETIRED_DATA_KEYS}
+    cfg = {**data_cfg, **(overrides or {})}
     target = cfg.pop("_target_", None)
-    if target not in DATA_CLASSES:
+    classes = data_classes()
+    if target not in classes:
         raise EvaluateError(f"data._target_={target!r} is not one of textgan's unconditional data classes "
-                            f"({', '.join(c.rsplit('.', 1)[1] for c in DATA_CLASSES)}); dialogue checkpoints "
+                            f"({', '.join(c.__name__ for c in classes.values())}); dialogue checkpoints "
                             "have no quality-diversity plane here")
     if _has_target(cfg):
         raise EvaluateError("the stored data config has a nested _target_: refused (only plain values are read)")
-    module, name = DATA_CLASSES[target]
-    cls = getattr(importlib.import_module(module), name)
+    cls = classes[target]
+    name = cls.__name__
     params = inspect.signature(cls.__init__).parameters
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
     unknown = [k for k in (overrides or {}) if k not in params and not takes_kwargs]
@@ -428,40 +413,13 @@ def use_stored_metrics(path: str, method: TextGANModule, dm) -> None:
     """Give `method` the metrics of its checkpoint's `metrics:` config, built from `dm` by allow-list
     (`textgan.metrics.build`: only textgan's metric classes, plain settings)."""
     stored = (method.run_config or {}).get("metrics")
-    if not isinstance(stored, dict):  # written before metrics were configured: its data's default metrics
-        stored = legacy_metrics((method.run_config or {}).get("data") or {})
-        print(f"note: {path} predates configured metrics: scored with its data's default metrics "
-              f"(conf/metrics/{DEFAULT_METRICS.get((method.run_config or {}).get('data', {}).get('_target_'))}.yaml)",
-              file=sys.stderr)
+    if not isinstance(stored, dict):
+        raise EvaluateError(f"{path} has no metrics config: it was not written by textgan's train.py; evaluate a "
+                            "checkpoint of a textgan run")
     try:
         method.set_metrics(build_metrics(stored, dm, method.vocab, method.seq_len))
     except ConfigError as ex:
         raise EvaluateError(f"{path}: {ex}") from None
-
-
-def _metrics_option(name: str) -> dict:
-    """`conf/metrics/<name>.yaml` as plain data, its defaults list (other options of the group) merged first."""
-    node = yaml.safe_load((CONF_DIR / "metrics" / f"{name}.yaml").read_text(encoding="utf-8")) or {}
-    merged: dict = {}
-    for parent in node.pop("defaults", []):
-        if parent != "_self_":
-            merged.update(_metrics_option(parent))
-    merged.update(node)
-    return merged
-
-
-def legacy_metrics(data_cfg: dict) -> dict:
-    """The `metrics:` config of a checkpoint written before metrics were configured: the default option of its
-    data class (`DEFAULT_METRICS`), with the BLEU settings it stored in `data` (`RETIRED_DATA_KEYS`) moved in."""
-    option = DEFAULT_METRICS.get(data_cfg.get("_target_"))
-    if option is None:
-        raise EvaluateError(f"data._target_={data_cfg.get('_target_')!r}: no default metrics for this data; "
-                            "evaluate a checkpoint of a newer run")
-    metrics = _metrics_option(option)
-    for key, (metric, setting) in RETIRED_DATA_KEYS.items():
-        if key in data_cfg and isinstance(metrics.get(metric), dict):
-            metrics[metric][setting] = data_cfg[key]
-    return metrics
 
 
 def curve_points(loaded: list[tuple[str, str, TextGANModule]], dm, temperatures: list[float], num_samples: int,

@@ -161,7 +161,7 @@ def task(cfg: DictConfig) -> int:
 
 def cli() -> None:
     """`textgan-generate` / `python -m textgan.cli.generate`: the `@hydra.main` app over `conf/generate.yaml`."""
-    run_tool(CONFIG, task, list(DEFAULTS), GenerateError, renamed={"output": "out"})
+    run_tool(CONFIG, task, list(DEFAULTS), GenerateError)
 
 
 if __name__ == "__main__":

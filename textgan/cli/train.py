@@ -31,13 +31,9 @@ def main(cfg: DictConfig) -> float | None:
     from textgan import errors
     from textgan.runs.train import train
 
-    try:
+    # in a sweep the launcher / sweeper records the failed job
+    with errors.one_line_errors(reraise=str(HydraConfig.get().mode) == "RunMode.MULTIRUN"):
         return train(cfg)
-    except Exception as ex:
-        status = errors.handle(ex)
-        if status is None or str(HydraConfig.get().mode) == "RunMode.MULTIRUN":
-            raise  # a bug keeps its traceback; in a sweep the launcher / sweeper records the failed job
-        sys.exit(status)
 
 
 # Hydra's flags that leave the composed config as it is (a value follows the first two); any other flag asks
@@ -66,15 +62,10 @@ def check_command_line(argv: list[str]) -> None:
     from textgan import errors
     from textgan.config.validate import check_overrides
 
-    try:
+    with errors.one_line_errors():
         check_overrides(overrides)
         if not flags & {"--cfg", "-c"}:  # `--cfg` prints the config and creates no dir
             check_output_dir(overrides, multirun=bool(flags & {"-m", "--multirun"}))
-    except Exception as ex:
-        status = errors.handle(ex)
-        if status is None:
-            raise
-        sys.exit(status)
 
 
 def check_writable(folder: str | os.PathLike, what: str = "hydra.run.dir") -> None:

@@ -19,14 +19,12 @@ checkpoint's fit by the checkpoint module (`textgan.runs.checkpoint.check_checkp
 from __future__ import annotations
 
 import os
-from functools import cache
 
-import yaml
 from hydra.utils import get_object
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
-from textgan.config.compose import CONF_DIR
+from textgan.config.registry import option_name, options
+from textgan.config.validate import entries, resolved_value, target_nodes
 from textgan.errors import ConfigError
 from textgan.optim import OPTIMIZERS, check_optimizer
 from textgan.ranges import PositiveInt, check_arguments, check_value
@@ -36,82 +34,34 @@ DATA_KINDS = {"sequences": "unconditional token sequences", "pairs": "(context, 
 DATA_PARALLEL_CONFIGS = "trainer=ddp (trainer=ddp_spawn inside a multirun)"
 
 
-def _value(node: DictConfig, key: str):
-    try:
-        value = node[key]
-        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-    except OmegaConfBaseException:  # an interpolation that resolves only inside a Hydra job
-        return None
-
-
-def _missing(node: DictConfig, path: str) -> list[str]:
-    """Keys whose value is `???`, found without resolving interpolations (some resolve only inside a job)."""
-    found = []
-    for key in node:
-        sub, name = node._get_node(key), f"{path}.{key}" if path else str(key)
-        if sub._is_missing():
-            found.append(name)
-        elif isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_interpolation() and key != "hydra":
-            found += _missing(sub, name)
-    return found
-
-
 def check_missing(cfg: DictConfig) -> None:
-    missing = _missing(cfg, "")
+    missing = [path for path, node, key in entries(cfg) if node._get_node(key)._is_missing()]
     if missing:
         raise ConfigError(f"{missing[0]} is required (it is ??? in the config); give it on the command line: "
                           f"{missing[0]}=...")
 
 
-def _check_node(node: DictConfig, path: str) -> None:
-    if "_target_" in node:
-        try:
-            target = get_object(node._target_)
-        except Exception:  # config_validation reports targets that cannot be imported
-            target = None
-        if target is not None:
-            check_arguments(target, {k: _value(node, k) for k in node if isinstance(k, str)}, path)
-        if node._target_ in OPTIMIZERS:  # torch declares no ranges: learning rate, decay, momentum >= 0
-            check_optimizer({k: _value(node, k) for k in node if isinstance(k, str)}, path)
-    for key in node:
-        sub = node._get_node(key)
-        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
-                and not sub._is_interpolation():
-            _check_node(sub, f"{path}.{key}" if path else str(key))
-
-
 def check_ranges(cfg: DictConfig) -> None:
     for key, annotation in TOP_LEVEL_RANGES.items():
-        value = _value(cfg, key) if key in cfg else None
+        value = resolved_value(cfg, key)[1] if key in cfg else None
         if value is not None:
             check_value(key, value, annotation)
-    for key in cfg:
-        sub = cfg._get_node(key)
-        if key != "hydra" and isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing():
-            _check_node(sub, str(key))
-
-
-@cache
-def _options(group: str) -> dict[str, list[str]]:
-    """{`_target_`: [option names]} of `conf/<group>/*.yaml` (read as YAML, nothing instantiated)."""
-    found: dict[str, list[str]] = {}
-    for file in sorted((CONF_DIR / group).glob("*.yaml")):
-        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        node = doc.get(group, doc) if "_target_" not in doc else doc  # `@package _global_` files nest it
-        if isinstance(node, dict) and isinstance(node.get("_target_"), str):
-            found.setdefault(node["_target_"], []).append(file.stem)
-    return found
-
-
-def _name(group: str, target: str) -> str:
-    return f"{group}={'|'.join(_options(group).get(target, [target.rsplit('.', 1)[-1]]))}"
+    for path, node in target_nodes(cfg):
+        try:
+            target = get_object(node._target_)
+        except Exception:  # validate_config reports targets that cannot be imported
+            continue
+        settings = {k: resolved_value(node, k)[1] for k in node if isinstance(k, str)}
+        check_arguments(target, settings, path)
+        if node._target_ in OPTIMIZERS:  # torch declares no ranges: learning rate, decay, momentum >= 0
+            check_optimizer(settings, path)
 
 
 def valid_pairings() -> str:
     """`method=a|b with data=c|d; ...`: which method options train on which data options."""
     def kinds(group: str, attribute: str) -> dict[str, list[str]]:
         by_kind: dict[str, list[str]] = {}
-        for target, names in _options(group).items():
+        for target, names in options(group).items():
             try:
                 kind = getattr(get_object(target), attribute, None)
             except Exception:
@@ -137,8 +87,8 @@ def check_pairing(cfg: DictConfig) -> None:
         return  # config_validation reports targets that cannot be imported
     if needs is None or provides is None or needs == provides:
         return
-    raise ConfigError(f"{_name('method', method._target_)} trains on {DATA_KINDS[needs]}, but "
-                      f"{_name('data', data._target_)} provides {DATA_KINDS[provides]}; valid pairings: "
+    raise ConfigError(f"{option_name('method', method._target_)} trains on {DATA_KINDS[needs]}, but "
+                      f"{option_name('data', data._target_)} provides {DATA_KINDS[provides]}; valid pairings: "
                       f"{valid_pairings()}")
 
 
@@ -150,8 +100,8 @@ def check_devices(cfg: DictConfig) -> None:
     trainer = cfg.get("trainer")
     if not isinstance(trainer, DictConfig):
         return
-    accelerator = str(_value(trainer, "accelerator") or "auto")
-    devices, strategy = _value(trainer, "devices"), str(_value(trainer, "strategy") or "auto")
+    accelerator = str(resolved_value(trainer, "accelerator")[1] or "auto")
+    devices, strategy = resolved_value(trainer, "devices")[1], str(resolved_value(trainer, "strategy")[1] or "auto")
     if accelerator not in ("auto", "cpu", "gpu", "cuda"):
         return  # tpu / mps / a custom accelerator: Lightning checks those
     import torch

@@ -19,7 +19,7 @@ import difflib
 import inspect
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,20 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from textgan.config.compose import CONF_DIR, compose
-from textgan.errors import ConfigError
-
-HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}  # instantiate's own, not parameters
-
-# the dialogue methods' flat settings of checkpoints written before `decoding` and `simulation` were nodes:
-# old key -> (slot, key in the slot's node)
-FLAT_SETTINGS: dict[str, tuple[str, str]] = {
-    "eval_decode": ("decoding", "decode"), "beam_size": ("decoding", "beam_size"),
-    "length_penalty": ("decoding", "length_penalty"), "temperature": ("decoding", "temperature"),
-    "top_k": ("decoding", "top_k"), "top_p": ("decoding", "top_p"),
-    "sim_inputs": ("simulation", "inputs"), "sim_max_turns": ("simulation", "max_turns"),
-    "dull_responses": ("simulation", "dull_responses"), "dull_similarity": ("simulation", "dull_similarity"),
-    "repeat_similarity": ("simulation", "repeat_similarity"),
-}
+from textgan.errors import HYDRA_KEYS, ConfigError
 
 
 @dataclasses.dataclass
@@ -124,7 +111,7 @@ def _parameters(fn: Callable) -> tuple[dict[str, Any], bool] | None:
     return named, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
 
 
-def _value(node: DictConfig, key: str) -> tuple[bool, Any]:
+def resolved_value(node: DictConfig, key: str) -> tuple[bool, Any]:
     """(True, the resolved plain value) or (False, None) for an interpolation that resolves only inside a job."""
     try:
         value = node[key]
@@ -153,24 +140,33 @@ def _check_keys(node: DictConfig, fn: Callable, what: str, path: str, only: set[
         sub = node._get_node(key)
         if isinstance(sub, DictConfig) and "_target_" in sub:
             continue  # a nested object: checked against its own callable
-        ok, value = _value(node, key)
+        ok, value = resolved_value(node, key)
         if ok and params[key] is not inspect.Parameter.empty and _accepts(params[key], value) is False:
             raise ConfigError(f"'{name}' must be {_describe(params[key])}, got {value!r} ({type(value).__name__})")
 
 
-def _walk(node: DictConfig, path: str) -> None:
-    """Check every `_target_` node under `node` (a `_partial_` node the same way: its keys are its arguments)."""
-    if "_target_" in node:
-        try:
-            fn = get_object(node._target_)
-        except Exception as ex:
-            raise ConfigError(f"{path}._target_: cannot import '{node._target_}' ({ex}); check the name") from None
-        _check_keys(node, fn, node._target_, path)
+def entries(node: DictConfig, path: str = "") -> Iterator[tuple[str, DictConfig, str]]:
+    """(dotted path, node, key) of every key under `node`, in key order, depth first: the one walk of a composed
+    config. It descends into the nodes that are set (not null, `???` or an interpolation, which may resolve only
+    inside a job), never into Hydra's own `hydra` node."""
     for key in node:
+        if key == "hydra":
+            continue
+        name = f"{path}.{key}" if path else str(key)
+        yield name, node, key
         sub = node._get_node(key)
         if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
                 and not sub._is_interpolation():
-            _walk(sub, f"{path}.{key}" if path else str(key))
+            yield from entries(sub, name)
+
+
+def target_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
+    """(dotted path, node) of every node with a `_target_` under `cfg` (a `_partial_` one too), outermost first."""
+    for path, node, key in entries(cfg):
+        sub = node._get_node(key)
+        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
+                and not sub._is_interpolation() and "_target_" in sub:
+            yield path, sub
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -178,10 +174,12 @@ def validate_config(cfg: DictConfig) -> None:
     `textgan.config.checks` (a missing value, a value out of range, a method/data pairing that does not fit)."""
     # the other top-level keys are config groups, checked by their `_target_`s
     _check_keys(cfg, RunSettings, "the run", "", only={f.name for f in dataclasses.fields(RunSettings)})
-    for key in cfg:
-        sub = cfg._get_node(key)
-        if key != "hydra" and isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing():
-            _walk(sub, str(key))
+    for path, node in target_nodes(cfg):
+        try:
+            fn = get_object(node._target_)
+        except Exception as ex:
+            raise ConfigError(f"{path}._target_: cannot import '{node._target_}' ({ex}); check the name") from None
+        _check_keys(node, fn, node._target_, path)
     from textgan.config.checks import preflight
 
     preflight(cfg)  # ranges, method/data pairing: the checks that need the types to be right first
@@ -214,9 +212,6 @@ def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
         node = OmegaConf.select(base, parent) if parent and base is not None else base
         valid = sorted(str(k) for k in node if k not in HYDRA_KEYS and k != "hydra") \
             if isinstance(node, DictConfig) else []
-        moved = _moved_setting(parent, leaf, valid)
-        if moved:
-            return f"unknown config key '{key}': it moved, write {moved}=..."
         hint = f"; valid keys{' under ' + repr(parent) if parent else ''}: {', '.join(valid)}" if valid else ""
         return f"unknown config key '{key}'{_did_you_mean(leaf, valid)}{hint} (add a new key with +{key}=...)"
     added = [o.key_or_group for o in parsed if o.is_add() and base is not None
@@ -224,13 +219,6 @@ def _explain(ex: Exception, parsed: list, config_dir: Path) -> str:
     if added:  # Hydra's "Could not append to config": `+key=` of a key that exists
         return f"'{added[0]}' exists already: set it with {added[0]}=... (not +{added[0]}=...)"
     return next((line.strip() for line in str(ex).splitlines() if line.strip()), type(ex).__name__)
-
-
-def _moved_setting(parent: str, leaf: str, valid: list[str]) -> str:
-    """`method.decoding.beam_size` for `method.beam_size` of a dialogue method (whose node has `decoding`): a
-    setting of an older textgan that moved into a settings node (`FLAT_SETTINGS`); else ''."""
-    slot, key = FLAT_SETTINGS.get(leaf, ("", ""))
-    return f"{parent}.{slot}.{key}" if parent == "method" and slot in valid else ""
 
 
 def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
@@ -243,8 +231,6 @@ def check_overrides(overrides: list[str], config_dir: Path = CONF_DIR) -> None:
         raise ConfigError(f"cannot parse the overrides: {str(ex).splitlines()[0]}") from None
     # Hydra's own settings are Hydra's business; interval()/tag sweeps belong to a sweeper, which checks them
     parsed = [o for o in parsed if not o.key_or_group.startswith("hydra") and _values(o)]
-    for o in parsed:
-        check_not_model_group(o.key_or_group.lstrip("+~"))
     first = [f"{o.get_key_element()}={_values(o)[0]}" if o.is_sweep_override() else o.input_line for o in parsed]
     variants, key_values = [first], []
     for i, o in enumerate(parsed):
@@ -274,22 +260,6 @@ def check_smoke_preset(choices: dict[str, str], config_dir: Path = CONF_DIR) -> 
         own = f"smoke_{method}" in group_options("experiment", config_dir)
         raise ConfigError(f"experiment={preset} holds the toy sizes of method={preset[6:]}, not of method={method}: "
                           + (f"use experiment=smoke_{method}" if own else "use debug=smoke (few batches, any method)"))
-
-
-MODEL_SLOTS = ("generator", "discriminator", "critic")
-
-
-def check_not_model_group(key: str) -> None:
-    """`model=...` and `model.<slot>.<key>=...` were the spellings before each method config named its networks;
-    say the new one (`method.<slot>.<key>`, or `model/<slot>@method.<slot>=<option>` for another network)."""
-    if key == "model":
-        raise ConfigError("model=... is gone: each method config names its networks (method.generator, "
-                          "method.discriminator, method.critic); pick another one with "
-                          "model/generator@method.generator=<option> (options: conf/model/generator/)")
-    head, _, rest = key.partition(".")
-    if head == "model" and rest:
-        new = f"method.{rest}" if rest.partition(".")[0] in MODEL_SLOTS else "method.generator.<key>"
-        raise ConfigError(f"{key}: the networks are part of the method now; write {new}=...")
 
 
 def _values(o: Any) -> list[str]:

@@ -6,7 +6,8 @@ A `metrics:` node maps a name to one metric node (`conf/metrics/<data>.yaml`, ch
       nll_test: {_target_: textgan.metrics.objects.NLLTest}
       bleu: {_target_: textgan.metrics.objects.BLEU, ns: [2, 3, 4, 5], num_samples: 1000}
 
-Each `_target_` must be one of `METRICS` (the same allow-list rule as `textgan.runs.checkpoint`:
+Each `_target_` must be one of `METRICS`, the public metric classes of `textgan.metrics.objects` (the same
+allow-list rule as `textgan.runs.checkpoint`:
 `textgan.cli.evaluate` builds the metrics of a checkpoint's stored config, and nothing a file names is instantiated
 beyond what textgan names).
 The node's other keys are plain settings. textgan supplies the rest: `vocab` and `seq_len` (the method's), and
@@ -18,23 +19,22 @@ whose needs the data does not provide is a user's mistake, refused in one line b
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from torchmetrics import Metric
 
-from textgan.errors import ConfigError
+from textgan.errors import ConfigError, plain_data_problem
+from textgan.metrics import objects
 
-# `_target_` -> (module, class): the only metric classes a config (or a checkpoint's config) may name
-METRICS: dict[str, tuple[str, str]] = {
-    f"textgan.metrics.objects.{name}": ("textgan.metrics.objects", name)
-    for name in ("NLLTest", "NLLOracle", "BLEU", "SelfBLEU", "NgramJS", "CFGValidity", "ResponseBLEU", "Distinct",
-                 "AverageLength")
+# `_target_` -> class: the only metric classes a config (or a checkpoint's config) may name
+METRICS: dict[str, type[Metric]] = {
+    f"{objects.__name__}.{name}": cls for name, cls in vars(objects).items()
+    if inspect.isclass(cls) and issubclass(cls, Metric) and cls.__module__ == objects.__name__
+    and not name.startswith("_")
 }
 SUPPLIED = ("vocab", "seq_len")  # passed by textgan, never set in a config
-HYDRA_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 # what a method feeds a metric (its `inputs`), by the kind of data (a data module's `provides_data`)
 INPUTS_OF_DATA = {"sequences": ("heldout", "samples"), "pairs": ("heldout", "responses")}
 
@@ -44,8 +44,7 @@ def metric_class(target: Any, where: str) -> type[Metric]:
     if not isinstance(target, str) or target not in METRICS:
         raise ConfigError(f"{where}._target_={target!r} is not a textgan metric; choose one of "
                           f"{', '.join(sorted(METRICS))}")
-    module, name = METRICS[target]
-    return getattr(importlib.import_module(module), name)
+    return METRICS[target]
 
 
 def _nodes(metrics_cfg: Mapping | None) -> dict[str, dict]:
@@ -68,25 +67,6 @@ def _nodes(metrics_cfg: Mapping | None) -> dict[str, dict]:
     return nodes
 
 
-def _check_plain(value: Any, where: str) -> None:
-    """Settings are plain data (None, bool, int, float, str, lists and maps of those) with no Hydra keys: a value
-    is never something to instantiate."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_plain(v, f"{where}[{i}]")
-        return
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            if not isinstance(k, str) or k in HYDRA_KEYS:
-                raise ConfigError(f"{where} holds {k!r}; a metric setting is plain data, textgan builds nothing "
-                                  "from it")
-            _check_plain(v, f"{where}.{k}")
-        return
-    raise ConfigError(f"{where} is a {type(value).__name__}, not plain data")
-
-
 def check_metrics(metrics_cfg: Mapping | None, data_class: type | None) -> None:
     """Every metric node names an allow-listed class, only settings that class has, and needs only what the data
     module class provides (its `eval_provides`); else one line naming the problem and the fix."""
@@ -102,7 +82,9 @@ def check_metrics(metrics_cfg: Mapping | None, data_class: type | None) -> None:
                 settings = [p for p in params if p not in ("self", *SUPPLIED, *cls.needs)]
                 raise ConfigError(f"{where}.{key} is not a setting of {cls.__name__} (settings: "
                                   f"{', '.join(settings) or 'none'})")
-            _check_plain(node[key], f"{where}.{key}")
+            problem = plain_data_problem(node[key], f"{where}.{key}")
+            if problem:
+                raise ConfigError(f"{problem}; a metric setting is plain data, textgan builds nothing from it")
         kind = getattr(data_class, "provides_data", None)
         if kind in INPUTS_OF_DATA and cls.inputs not in INPUTS_OF_DATA[kind]:
             scored = {"samples": "generated sequences", "responses": "responses to contexts"}[cls.inputs]

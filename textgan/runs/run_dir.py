@@ -23,14 +23,13 @@ import json
 import os
 import re
 import secrets
-import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from textgan.errors import UserError
+from textgan.errors import UserError, one_line_errors
 
 RUN_ID = secrets.token_hex(3)  # drawn once per process: every dir this process names carries it
 RUN_MARKERS = (".hydra/overrides.yaml", "checkpoints/run_config.json", "checkpoints/last.ckpt", "csv/metrics.csv")
@@ -157,9 +156,21 @@ def claim_run_dir(path: str | os.PathLike, signature: dict, resume_ckpt: str | N
                           f"resume it with ckpt_path=last or give this run its own dir")
 
 
+def check_new_sweep_dir(sweep: Path, name: str, overrides: list[str]) -> None:
+    """Before a sweep starts: `sweep_name` names one folder (`multirun/<sweep_name>/`), and a sweep dir whose jobs
+    hold runs is refused unless the sweep resumes them (`ckpt_path=...`)."""
+    if not name or _UNSAFE.search(name) or name in (".", ".."):
+        raise RunDirError(f"sweep_name={name!r} must be one folder name of letters, digits and ._=,+- "
+                          f"(e.g. sweep_name=methods_oracle)")
+    jobs = [d for d in sweep.glob("*") if d.is_dir() and holds_run(d)] if sweep.is_dir() else []
+    if jobs and not _resumes(overrides):
+        raise RunDirError(f"{sweep} already holds the runs of a sweep ({len(jobs)} job dirs); a new sweep needs its "
+                          f"own dir: drop hydra.sweep.dir, or resume those jobs with ckpt_path=last")
+
+
 class RunDirGuard(Callback):
     """Hydra callback (`hydra.callbacks.run_dir_guard` in `conf/hydra/default.yaml`): checks the run / sweep dir
-    before Hydra writes `.hydra/*` into it; a refusal is one line on stderr and exit status 2."""
+    before Hydra writes `.hydra/*` into it; a refusal is one line on stderr and exit status 2 (`one_line_errors`)."""
 
     @staticmethod
     def _pin(config: DictConfig, key: str) -> Path:
@@ -175,23 +186,11 @@ class RunDirGuard(Callback):
         path = self._pin(config, "hydra.run.dir")
         if not is_main_process():
             return  # a data-parallel child process: it joins rank 0's run dir
-        try:
+        with one_line_errors():
             check_new_run_dir(path, list(config.hydra.overrides.task))
             lock_run_dir(path)
-        except RunDirError as ex:
-            print(f"error: {ex}", file=sys.stderr)
-            sys.exit(2)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        name = str(config.get("sweep_name") or "")
-        if not name or _UNSAFE.search(name) or name in (".", ".."):  # it names one folder: multirun/<sweep_name>/
-            print(f"error: sweep_name={name!r} must be one folder name of letters, digits and ._=,+- "
-                  f"(e.g. sweep_name=methods_oracle)", file=sys.stderr)
-            sys.exit(2)
-        # a sweep dir holds job dirs: refuse one whose jobs hold runs, unless the sweep resumes (ckpt_path=...)
-        sweep = self._pin(config, "hydra.sweep.dir")
-        jobs = [d for d in sweep.glob("*") if d.is_dir() and holds_run(d)] if sweep.is_dir() else []
-        if jobs and not _resumes(list(config.hydra.overrides.task)):
-            print(f"error: {sweep} already holds the runs of a sweep ({len(jobs)} job dirs); a new sweep needs its "
-                  f"own dir: drop hydra.sweep.dir, or resume those jobs with ckpt_path=last", file=sys.stderr)
-            sys.exit(2)
+        with one_line_errors():
+            check_new_sweep_dir(self._pin(config, "hydra.sweep.dir"), str(config.get("sweep_name") or ""),
+                                list(config.hydra.overrides.task))

@@ -7,15 +7,14 @@ Besides the configured callbacks, every run gets `RNGState` (RNG states in check
 `AtomicCheckpointIO` plugin (atomic writes, `weights_only=True` loads) and `RestartHistory` (a resumed run's
 `metrics.csv` holds each epoch once): a run must never be lost because a callback was left out of a config.
 `ckpt_path=last` resumes the newest earlier run of the same configuration (`textgan/runs/resume.py`); the run dir is
-claimed before anything is written into it (`textgan/runs/run_dir.py`); the W&B run's group, id and axes are
-`textgan/runs/wandb_run.py`'s.
+claimed before anything is written into it (`textgan/runs/run_dir.py`); the W&B run's group, id, axes and
+summary are the `WandbRun` callback's (`textgan/runs/wandb_run.py`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -35,7 +34,7 @@ from textgan.runs.loggers import RestartHistory, resync_csv_loggers
 from textgan.runs.resume import resolve_ckpt_path, resume_signature, schedule_knob
 from textgan.runs.run_dir import claim_run_dir
 from textgan.runs.run_log import config_tree, route_library_logs
-from textgan.runs.wandb_run import configure_wandb, define_wandb_metrics, finish_wandb, keep_wandb_run, wandb_logged_in
+from textgan.runs.wandb_run import WandbRun
 
 __all__ = ["train"]
 
@@ -62,9 +61,6 @@ def train(cfg: DictConfig) -> float | None:
         log.info(f"seed {cfg.seed}")
     if cfg.get("num_threads"):
         torch.set_num_threads(cfg.num_threads)
-    if "WANDB_MODE" not in os.environ and not wandb_logged_in():
-        os.environ["WANDB_MODE"] = "offline"  # never wait for a login; sync later with `wandb sync`
-    configure_wandb(cfg)
 
     run_config = OmegaConf.to_container(cfg, resolve=True)
     log.info("resolved config:\n" + config_tree(cfg))
@@ -98,12 +94,12 @@ def train(cfg: DictConfig) -> float | None:
         origin = {"checkpoint": str(Path(ckpt_path).resolve()), "run_dir": str(Path(ckpt_path).resolve().parents[1])}
         (out / "checkpoints" / "resumed_from.json").write_text(json.dumps(origin, indent=1))
 
-    keep_wandb_run(cfg, ckpt_path, out)
+    wandb_run = WandbRun.prepare(cfg, ckpt_path, out)
     loggers = instantiate_group(cfg.get("logger"))
     callbacks = instantiate_group(cfg.get("callbacks"))
     if not any(isinstance(c, RNGState) for c in callbacks):
         callbacks.append(RNGState(cfg.get("seed")))
-    callbacks.append(RestartHistory())
+    callbacks += [RestartHistory(), wandb_run]
     plugins = [AtomicCheckpointIO(), *(instantiate(cfg.trainer.get("plugins")) or [])]
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                       max_epochs=max_epochs, plugins=plugins)
@@ -111,14 +107,12 @@ def train(cfg: DictConfig) -> float | None:
         keep_freed_memory()  # a CPU fast path: on GPUs the host allocator is not where the time goes
     for lg in loggers:
         lg.log_hyperparams(method.run_config)
-    define_wandb_metrics(loggers)
 
     try:
         trainer.fit(method, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     except SIGTERMException:
         interrupt = next((c for c in callbacks if hasattr(c, "signum") and c.signum), None)
         signum = interrupt.signum if interrupt else 15
-        finish_wandb(loggers, {})
         log.warning(f"run interrupted by signal {signum}; exiting")
         raise RunInterrupted(128 + signum) from None
     metric = trainer.callback_metrics.get(cfg.get("optimized_metric"))  # read before test() resets them
@@ -128,5 +122,5 @@ def train(cfg: DictConfig) -> float | None:
         trainer.test(method, datamodule=datamodule, weights_only=True)
         final.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
 
-    finish_wandb(loggers, final)
+    wandb_run.finish(trainer, final)
     return None if metric is None else float(metric)

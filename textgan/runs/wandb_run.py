@@ -1,12 +1,15 @@
-"""Which W&B run a textgan run logs into, and how it is laid out: `train()` calls these around the Trainer.
+"""Which W&B run a textgan run logs into, and how it is laid out: one callback, `WandbRun`, that `train()` adds.
 
-- `wandb_logged_in()`: is there an API key (else `train()` logs offline instead of waiting for a login);
+`WandbRun.prepare(cfg, ckpt_path, out)`, before the loggers are built, sets up the run:
+
+- `wandb_logged_in()`: is there an API key (else the run logs offline instead of waiting for a login);
 - `configure_wandb(cfg)`: the jobs of one sweep share one W&B group;
 - `keep_wandb_run(cfg, ckpt_path, out)`: a resumed run continues its W&B run (the id is kept next to the
-  checkpoints);
-- `define_wandb_metrics(loggers)`: curves against textgan's own counters, not Lightning's global step;
-- `finish_wandb(loggers, final)`: the final values in the run's summary, and the run closed (in multirun the next
-  job must not log into it).
+  checkpoints).
+
+As a callback it then draws the curves against textgan's own counters, not Lightning's global step
+(`define_wandb_metrics`, when fitting starts), and closes the W&B run (`finish`: the final values in the run's
+summary; in multirun the next job must not log into it), also when fitting stops on a signal or an error.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import re
 import secrets
 from pathlib import Path
 
+import pytorch_lightning as pl
 from omegaconf import DictConfig, open_dict
+from pytorch_lightning.callbacks import Callback
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +113,28 @@ def finish_wandb(loggers: list, final: dict[str, float]) -> None:
         except Exception as ex:
             log.warning(f"W&B summary failed: {ex}")
     wandb.finish()  # in multirun, the next job must not log into this run
+
+
+class WandbRun(Callback):
+    """The W&B side of a run (see the module docstring); it does nothing when no W&B logger is configured."""
+
+    @classmethod
+    def prepare(cls, cfg: DictConfig, ckpt_path: str | None, out: Path) -> WandbRun:
+        """Log offline without a login, group a sweep's jobs, continue a resumed run's W&B run (sets `cfg`)."""
+        if "WANDB_MODE" not in os.environ and not wandb_logged_in():
+            os.environ["WANDB_MODE"] = "offline"  # never wait for a login; sync later with `wandb sync`
+        configure_wandb(cfg)
+        keep_wandb_run(cfg, ckpt_path, out)
+        return cls()
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            define_wandb_metrics(trainer.loggers)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        finish_wandb(trainer.loggers, {})
+
+    @staticmethod
+    def finish(trainer: pl.Trainer, final: dict[str, float]) -> None:
+        """The run's final values into its summary, and the W&B run closed."""
+        finish_wandb(trainer.loggers, final)
