@@ -29,7 +29,7 @@ from textgan.data.vocab import Vocabulary
 from textgan.decoding import DecodingSettings, decode
 from textgan.dialogue.rewards import DULL_RESPONSES
 from textgan.dialogue.simulation import Simulation, SimulationSettings, dialogue_length, simulate
-from textgan.errors import ConfigError
+from textgan.errors import ConfigError, read_checkpoint, weights_misfit
 from textgan.methods.base import ModelFactory, TextGANModule
 from textgan.methods.mle import MLETraining
 from textgan.optim import OptimizerFactory, adam
@@ -78,7 +78,7 @@ class DialogueMethod(TextGANModule):
     def load_pretrained_generator(self, path: str, into: torch.nn.Module | None = None) -> None:
         """Copy the generator weights of a checkpoint trained on the same vocabulary into `into` (default
         `self.generator`)."""
-        ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        ckpt = read_checkpoint(path)
         if "vocab" in ckpt:
             self.vocab.check_same(Vocabulary.from_state_dict(ckpt["vocab"]),
                                   what=f"pretrained checkpoint {path}")
@@ -87,11 +87,12 @@ class DialogueMethod(TextGANModule):
         if not state:
             raise ConfigError(f"{path} holds no generator weights (no 'generator.*' in its state_dict); "
                              "give a checkpoint of method=seq2seq or method=dialogue_seqgan")
-        try:
-            (self.generator if into is None else into).load_state_dict(state)
-        except RuntimeError as err:
-            raise ConfigError(f"the generator of {path} does not match method.generator (train and load "
-                             f"with the same model config): {err}") from err
+        target = self.generator if into is None else into
+        misfit = weights_misfit(target.state_dict(), state)
+        if misfit:
+            raise ConfigError(f"the generator of {path} does not match method.generator ({misfit}); train and load "
+                              "with the same model config")
+        target.load_state_dict(state)
 
     @torch.no_grad()
     def respond(self, context: torch.Tensor, method: str | None = None, **kwargs) -> torch.Tensor:
