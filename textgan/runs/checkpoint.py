@@ -57,6 +57,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "textgan.methods.seq2seq.Seq2SeqMLE": ("textgan.methods.seq2seq", "Seq2SeqMLE"),
     "textgan.methods.dialogue_seqgan.DialogueSeqGAN": ("textgan.methods.dialogue_seqgan", "DialogueSeqGAN"),
     "textgan.methods.dialogue_rl.DialogueRL": ("textgan.methods.dialogue_rl", "DialogueRL"),
+    "textgan.methods.relgan.RelGAN": ("textgan.methods.relgan", "RelGAN"),
 }
 MODELS: dict[str, tuple[str, str]] = {
     "textgan.models.lstm.LSTMGenerator": ("textgan.models.lstm", "LSTMGenerator"),
@@ -68,6 +69,9 @@ MODELS: dict[str, tuple[str, str]] = {
     "textgan.models.seq2seq.Seq2Seq": ("textgan.models.seq2seq", "Seq2Seq"),
     "textgan.models.hierarchical.HierarchicalDiscriminator": ("textgan.models.hierarchical",
                                                               "HierarchicalDiscriminator"),
+    "textgan.models.rmc.RMCGenerator": ("textgan.models.rmc", "RMCGenerator"),
+    "textgan.models.relgan_discriminator.RelGANDiscriminator": ("textgan.models.relgan_discriminator",
+                                                                "RelGANDiscriminator"),
 }
 MODEL_SLOTS = ("generator", "discriminator", "critic")
 # settings slot -> the dataclass its node's `_target_` must name (conf/decoding, conf/simulation)
