@@ -22,6 +22,7 @@ load average at the start (the timings of a shared machine depend on it).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -102,6 +103,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="interleaved repetitions (medians reported)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--variants", default="fp32,bf16", help="comma-separated: fp32, bf16")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -119,7 +121,8 @@ def main() -> None:
                 return fn()
         return run
 
-    variants = {"fp32": under(None), "bf16": under(torch.bfloat16)}
+    variants = {name: run for name, run in (("fp32", under(None)), ("bf16", under(torch.bfloat16)))
+                if name in args.variants.split(",")}
     times: dict[str, dict[str, list[float]]] = {v: {"adversarial_step": [], "mle_batch": []} for v in variants}
     errors: dict[str, str] = {}
     for run in variants.values():  # warm-up: first calls allocate and pick kernels
@@ -132,8 +135,9 @@ def main() -> None:
             if name in errors:
                 continue
             try:
-                times[name]["adversarial_step"].append(timed(lambda: run(setting.adversarial_step), device))
-                times[name]["mle_batch"].append(timed(lambda: run(setting.mle_batches), device) / args.mle_batches)
+                times[name]["adversarial_step"].append(timed(functools.partial(run, setting.adversarial_step), device))
+                mle = timed(functools.partial(run, setting.mle_batches), device)
+                times[name]["mle_batch"].append(mle / args.mle_batches)
             except Exception as ex:  # e.g. an operation without a bf16 kernel on this CPU
                 errors[name] = f"{type(ex).__name__}: {str(ex).splitlines()[0][:200]}"
     result = {
