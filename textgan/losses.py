@@ -115,3 +115,27 @@ def gan_discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor)
 def nonsaturating_generator_loss(logits_fake: torch.Tensor) -> torch.Tensor:
     """The non-saturating generator loss `-E[log D(G(z))]` (Goodfellow et al. 2014, section 3)."""
     return F.softplus(-logits_fake.float()).mean()
+
+
+# ---------------------------------------------------------------- the GAN losses of RelGAN (Nie et al. 2019, sec. 2.4)
+# each takes D's logits of real and generated inputs, the same shape (RelGAN: `[batch, num_rep]`), and is a mean
+# over all of them
+def rsgan_discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    """The relativistic standard GAN's D loss (Jolicoeur-Martineau 2019; RelGAN eq. 4): `BCE(D(x) - D(G(z)), 1)`
+    = `E[log(1 + exp(-(D(x) - D(G(z)))))]`, pairing each real logit with the generated one at its position."""
+    return F.softplus(-(logits_real.float() - logits_fake.float())).mean()
+
+
+def rsgan_generator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    """The relativistic standard GAN's G loss: `BCE(D(G(z)) - D(x), 1)`."""
+    return F.softplus(-(logits_fake.float() - logits_real.float())).mean()
+
+
+def hinge_discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    """The hinge loss of D: `E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]`."""
+    return F.relu(1 - logits_real.float()).mean() + F.relu(1 + logits_fake.float()).mean()
+
+
+def hinge_generator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    """The hinge loss of G: `-E[D(G(z))]` (`logits_real` unused: the signature of the relativistic losses)."""
+    return -logits_fake.float().mean()

@@ -8,6 +8,8 @@ All functions act on the last dimension of `logits` (`[..., vocab]`).
 - `gumbel_softmax`: the continuous relaxation `softmax((logits + g) / tau)` of Jang et al. 2017 /
   Maddison et al. 2017, as used by the Gumbel-softmax GAN (Kusner & Hernandez-Lobato 2016); `hard=True` gives the
   straight-through variant (one-hot forward, soft gradient backward).
+- `gumbel_max_relaxed`: one Gumbel draw giving both the exact categorical sample `argmax(logits + g)` and its
+  relaxation `softmax(beta (logits + g))` (RelGAN, Nie et al. 2019, eq. 2-3).
 - `top_k_top_p_filter`: masks logits outside the top-k / nucleus (Holtzman et al. 2020) before sampling.
 """
 
@@ -114,3 +116,15 @@ def gumbel_softmax(logits: torch.Tensor, tau: float, hard: bool = False) -> torc
         return y
     one_hot = F.one_hot(y.argmax(dim=-1), y.shape[-1]).to(y.dtype)
     return one_hot - y.detach() + y
+
+
+def gumbel_max_relaxed(logits: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One Gumbel draw g for `logits` `[..., vocab]`, two readings of it (RelGAN, Nie et al. 2019, eq. 2-3):
+
+        y     = argmax(logits + g)                 ids `[...]` (long): an exact sample of softmax(logits)
+        y_hat = softmax(beta (logits + g))         `[..., vocab]` float32: its relaxed one-hot
+
+    `beta` is the inverse temperature: y_hat -> one_hot(y) as beta -> inf, and argmax(y_hat) = y for any beta > 0.
+    The gradient reaches `logits` through `y_hat` only."""
+    perturbed = logits.float() + sample_gumbel(logits.shape, logits.device)
+    return perturbed.argmax(dim=-1), F.softmax(beta * perturbed, dim=-1)
