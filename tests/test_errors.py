@@ -32,7 +32,7 @@ from textgan.runs.checkpoint import check_checkpoint
 from conftest import REPO, compose_config, read_metrics
 
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-PAIRINGS = ("valid pairings: method=gumbel_gan|mle|seqgan|wgan_gp with "
+PAIRINGS = ("valid pairings: method=gumbel_gan|mle|relgan|seqgan|wgan_gp with "
             "data=cfg|char_text|chinese_poetry|image_coco|oracle|text_file; "
             "method=dialogue_rl|dialogue_seqgan|seq2seq with data=dialogue")
 
