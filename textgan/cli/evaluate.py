@@ -315,7 +315,7 @@ def plot_plane(points: list[Point], axes: tuple[str, str], path: Path, title: st
     data's point as a star."""
     try:
         import matplotlib
-    except ImportError:  # an extra since issue 11: the core install trains without it
+    except ImportError:  # the report extra: the core install trains without it
         from textgan.errors import UserError
 
         raise UserError("the plot needs matplotlib, which is not installed; pip install 'textgan[report]'") from None
