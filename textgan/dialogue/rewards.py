@@ -15,7 +15,7 @@ targets `[B, T]` = tokens, `<eos>`, `<pad>`; contexts `[B, S]` = tokens, (`<eos>
 
 `DULL_RESPONSES`: the default dull list S. Li et al. (sec. 3.3) build S by hand from dull responses that
 SEQ2SEQ models generate often ("I don't know what you are talking about" is their example); the 7 turns below
-are OpenSubtitles-style examples of such responses, not the paper's complete list (which it does not print).
+are OpenSubtitles-style examples of such responses, not checked against a complete list of the paper's.
 Give a corpus' own spelling with `method.simulation.dull_responses` (e.g. DailyDialog writes "I don ’ t know .").
 """
 
