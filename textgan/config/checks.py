@@ -24,7 +24,7 @@ from hydra.utils import get_object
 from omegaconf import DictConfig
 
 from textgan.config.registry import option_name, options
-from textgan.config.validate import entries, resolved_value, target_nodes
+from textgan.config.walk import entries, resolved_value, target_nodes
 from textgan.errors import ConfigError
 from textgan.optim import OPTIMIZERS, check_optimizer
 from textgan.ranges import PositiveInt, check_arguments, check_value

@@ -19,7 +19,7 @@ import difflib
 import inspect
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from textgan.config.compose import CONF_DIR, compose
+from textgan.config.walk import resolved_value, target_nodes
 from textgan.errors import HYDRA_KEYS, ConfigError
 
 
@@ -111,15 +112,6 @@ def _parameters(fn: Callable) -> tuple[dict[str, Any], bool] | None:
     return named, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
 
 
-def resolved_value(node: DictConfig, key: str) -> tuple[bool, Any]:
-    """(True, the resolved plain value) or (False, None) for an interpolation that resolves only inside a job."""
-    try:
-        value = node[key]
-        return True, OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-    except OmegaConfBaseException:
-        return False, None
-
-
 def _check_keys(node: DictConfig, fn: Callable, what: str, path: str, only: set[str] | None = None) -> None:
     """Every key of `node` (or of `only` among them) must be a parameter of `fn` (unless it takes **kwargs), and
     each value fit the parameter's annotation."""
@@ -143,30 +135,6 @@ def _check_keys(node: DictConfig, fn: Callable, what: str, path: str, only: set[
         ok, value = resolved_value(node, key)
         if ok and params[key] is not inspect.Parameter.empty and _accepts(params[key], value) is False:
             raise ConfigError(f"'{name}' must be {_describe(params[key])}, got {value!r} ({type(value).__name__})")
-
-
-def entries(node: DictConfig, path: str = "") -> Iterator[tuple[str, DictConfig, str]]:
-    """(dotted path, node, key) of every key under `node`, in key order, depth first: the one walk of a composed
-    config. It descends into the nodes that are set (not null, `???` or an interpolation, which may resolve only
-    inside a job), never into Hydra's own `hydra` node."""
-    for key in node:
-        if key == "hydra":
-            continue
-        name = f"{path}.{key}" if path else str(key)
-        yield name, node, key
-        sub = node._get_node(key)
-        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
-                and not sub._is_interpolation():
-            yield from entries(sub, name)
-
-
-def target_nodes(cfg: DictConfig) -> Iterator[tuple[str, DictConfig]]:
-    """(dotted path, node) of every node with a `_target_` under `cfg` (a `_partial_` one too), outermost first."""
-    for path, node, key in entries(cfg):
-        sub = node._get_node(key)
-        if isinstance(sub, DictConfig) and not sub._is_none() and not sub._is_missing() \
-                and not sub._is_interpolation() and "_target_" in sub:
-            yield path, sub
 
 
 def validate_config(cfg: DictConfig) -> None:
